@@ -1,0 +1,44 @@
+import type { Catalog } from '../gateway/catalog.js';
+import type { UpstreamConnection } from '../upstream/connection.js';
+
+/** One server as `GET /api/servers` shows it. Never carries secrets. */
+export interface ServerStatus {
+  name: string;
+  type: string;
+  enabled: boolean;
+  status: UpstreamConnection['state']['status'];
+  error?: { code: string; message: string };
+  nextRetryAt?: number | null;
+  connectedSince?: number;
+  tools: Array<{ name: string; exposedName: string; description?: string; enabled: boolean }>;
+}
+
+/** Pure projection of a connection's state onto the status API's shape. */
+export function serverStatus(connection: UpstreamConnection, catalog: Catalog): ServerStatus {
+  const state = connection.state;
+  const config = connection.config;
+  const exposed = new Map(
+    catalog
+      .toolsOf(connection.name)
+      .map(({ exposed: exposedName, tool }) => [tool.name, exposedName] as const),
+  );
+  const status: ServerStatus = {
+    name: connection.name,
+    type: connection.transportKind,
+    enabled: config.enabled,
+    status: state.status,
+    tools: connection.lists.tools.map((tool) => ({
+      name: tool.name,
+      exposedName: exposed.get(tool.name) ?? tool.name,
+      ...(tool.description ? { description: tool.description } : {}),
+      enabled: config.tools[tool.name]?.enabled ?? true,
+    })),
+  };
+  if (state.status === 'error') {
+    status.error = state.error;
+    status.nextRetryAt = state.nextRetryAt;
+  }
+  if (state.status === 'auth_required') status.error = state.error;
+  if (state.status === 'connected') status.connectedSince = state.since;
+  return status;
+}

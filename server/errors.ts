@@ -1,0 +1,106 @@
+/**
+ * The one error table of Gatehouse. Every error that crosses a module boundary is a
+ * `GatehouseError` with a stable `code`; the dashboard, the admin API and MCP error results show
+ * that code. Callers branch on `code`, never on `message`.
+ */
+
+/** Stable error codes, their HTTP status (for the admin API) and a default human message. */
+export const ERROR_TABLE = {
+  // settings
+  SETTINGS_UNREADABLE: { status: 500, message: 'The settings file cannot be read' },
+  SETTINGS_INVALID_JSON: { status: 400, message: 'The settings file is not valid JSON' },
+  SETTINGS_INVALID: { status: 400, message: 'The settings file does not match the schema' },
+  SETTINGS_MISSING_ENV: { status: 400, message: 'A ${VAR} in the settings names an unset variable' },
+  SETTINGS_WRITE_FAILED: { status: 500, message: 'The settings file could not be written' },
+  SECRETS_KEY_INVALID: { status: 500, message: 'The encryption key for stored secrets is invalid' },
+  SECRETS_DECRYPT_FAILED: { status: 500, message: 'A stored secret could not be decrypted' },
+
+  // upstream connections
+  UPSTREAM_DISABLED: { status: 409, message: 'The server is disabled' },
+  UPSTREAM_CONNECTING: { status: 503, message: 'The server is still connecting' },
+  UPSTREAM_CONNECT_FAILED: { status: 502, message: 'Could not connect to the server' },
+  UPSTREAM_CLOSED: { status: 502, message: 'The connection to the server closed' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The server did not answer in time' },
+  UPSTREAM_AUTH_REQUIRED: { status: 401, message: 'The server needs authorization' },
+  UPSTREAM_HTTP_ERROR: { status: 502, message: 'The server answered with an HTTP error' },
+  UPSTREAM_PROTOCOL_ERROR: { status: 502, message: 'The server broke the MCP protocol' },
+  UPSTREAM_SPAWN_FAILED: { status: 502, message: 'The server process could not be started' },
+
+  // gateway
+  SERVER_NOT_FOUND: { status: 404, message: 'No server or group has that name' },
+  TOOL_NOT_FOUND: { status: 404, message: 'No tool has that name' },
+  PROMPT_NOT_FOUND: { status: 404, message: 'No prompt has that name' },
+  RESOURCE_NOT_FOUND: { status: 404, message: 'No server offers that resource' },
+  TOOL_DISABLED: { status: 403, message: 'The tool is disabled in the settings' },
+  SESSION_NOT_FOUND: { status: 404, message: 'Unknown or expired MCP session' },
+
+  // inbound security
+  ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin token is required' },
+  ORIGIN_REJECTED: { status: 403, message: 'Request origin or host is not allowed' },
+  SSRF_BLOCKED: { status: 403, message: 'Outbound request to a private address was blocked' },
+
+  // OAuth engine (client side, per upstream)
+  OAUTH_DISCOVERY_FAILED: { status: 502, message: 'Authorization server discovery failed' },
+  OAUTH_RESOURCE_MISMATCH: {
+    status: 502,
+    message: 'Protected resource metadata names a different resource',
+  },
+  OAUTH_ISSUER_MISMATCH: { status: 502, message: 'Authorization server metadata names a different issuer' },
+  OAUTH_PKCE_UNSUPPORTED: { status: 502, message: 'The authorization server does not support PKCE S256' },
+  OAUTH_NO_CLIENT: {
+    status: 409,
+    message: 'No OAuth client: the server offers no registration and none is configured',
+  },
+  OAUTH_REGISTRATION_FAILED: { status: 502, message: 'Dynamic client registration failed' },
+  OAUTH_STATE_INVALID: { status: 400, message: 'Unknown, expired or reused authorization state' },
+  OAUTH_CALLBACK_ERROR: { status: 400, message: 'The authorization server returned an error' },
+  OAUTH_ISS_MISMATCH: { status: 400, message: 'The authorization response came from another issuer' },
+  OAUTH_TOKEN_EXCHANGE_FAILED: { status: 502, message: 'Exchanging the authorization code failed' },
+  OAUTH_REFRESH_FAILED: { status: 502, message: 'Refreshing the access token failed' },
+  OAUTH_INVALID_GRANT: { status: 401, message: 'The refresh token was rejected; authorize again' },
+  OAUTH_INSUFFICIENT_SCOPE: { status: 403, message: 'The server needs more scopes; authorize again' },
+  OAUTH_STEP_UP_LIMIT: { status: 403, message: 'Scope step-up was tried too often' },
+  OAUTH_INSECURE_ENDPOINT: { status: 502, message: 'Refusing plain HTTP to a non-loopback server' },
+  OAUTH_PROTOCOL_ERROR: { status: 502, message: 'The authorization server sent an invalid response' },
+  OAUTH_NOT_CONFIGURED: { status: 409, message: 'The server is not an OAuth server' },
+
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** An error with a stable code. `message` is for people; `code` is for programs. */
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra, secret-free facts for the dashboard and logs (a settings path, a server name). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message ?? ERROR_TABLE[code].message, { cause: options.cause });
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+    this.details = options.details;
+  }
+
+  /** What the admin API and the dashboard may show: no cause chain, no stack. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isGatehouseError(value: unknown, code?: ErrorCode): value is GatehouseError {
+  return value instanceof GatehouseError && (code === undefined || value.code === code);
+}
+
+/** Wraps an unknown thrown value as a GatehouseError, keeping an existing one as it is. */
+export function toGatehouseError(value: unknown, fallback: ErrorCode = 'INTERNAL'): GatehouseError {
+  if (value instanceof GatehouseError) return value;
+  const message = value instanceof Error ? value.message : String(value);
+  return new GatehouseError(fallback, message, { cause: value });
+}

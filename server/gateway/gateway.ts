@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import type { Logger } from '../log.js';
+import type { Settings } from '../settings/types.js';
+import type { UpstreamManager } from '../upstream/manager.js';
+import { Catalog, type Scope } from './catalog.js';
+import { createSessionServer } from './session.js';
+
+export interface GatewayOptions {
+  manager: UpstreamManager;
+  settings: () => Settings;
+  logger: Logger;
+  serverInfo: { name: string; version: string };
+  authorizationHint: (server: string) => { url?: string; how: string };
+}
+
+interface InboundSession {
+  id: string;
+  /** The path segment the session was opened on: '' for /mcp, else a group or server name. */
+  scopeName: string;
+  kind: 'streamable' | 'sse';
+  /** Hands one HTTP request of this session to its SDK transport. */
+  handle: (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/**
+ * The aggregated endpoint's state: the catalog and every inbound session. Transport-level HTTP
+ * handling lives in routes.ts; this object owns sessions so that shutdown can close them all.
+ */
+export class Gateway {
+  readonly catalog: Catalog;
+  readonly #options: GatewayOptions;
+  readonly #sessions = new Map<string, InboundSession>();
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.catalog = new Catalog(options.manager, {
+      separator: options.settings().system.nameSeparator,
+      logger: options.logger,
+    });
+    options.manager.on((event) => {
+      const kinds = event.type === 'lists' ? event.changed : (['tools', 'prompts', 'resources'] as const);
+      // A state change matters to the catalog only when it crosses "connected".
+      if (event.type === 'state' && event.state.status === 'connecting') return;
+      this.catalog.rebuild(new Set([event.server]), new Set(kinds));
+    });
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Applies a new separator after a settings reload. */
+  settingsChanged(settings: Settings): void {
+    this.catalog.setSeparator(settings.system.nameSeparator);
+    // Group membership may have changed: sessions on a group re-list.
+    this.catalog.rebuild(new Set(settings.servers.keys()), new Set(['tools', 'prompts', 'resources']));
+  }
+
+  /** The servers a path segment covers; undefined when it names neither a group nor a server. */
+  scope(scopeName: string): Scope | undefined {
+    if (scopeName === '') return () => true;
+    const settings = this.#options.settings();
+    if (settings.groups.has(scopeName)) {
+      return (server) => this.#options.settings().groups.get(scopeName)?.servers.includes(server) ?? false;
+    }
+    if (settings.servers.has(scopeName)) return (server) => server === scopeName;
+    return undefined;
+  }
+
+  /** A Streamable HTTP session, only on the path it was opened on. */
+  session(id: string, scopeName: string): InboundSession | undefined {
+    const session = this.#sessions.get(id);
+    return session && session.kind === 'streamable' && session.scopeName === scopeName ? session : undefined;
+  }
+
+  /** A new Streamable HTTP session; registered once the SDK has assigned its id. */
+  async openStreamable(scopeName: string, scope: Scope): Promise<StreamableHTTPServerTransport> {
+    const { server, dispose } = this.#newServer(scope);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.#sessions.set(id, {
+          id,
+          scopeName,
+          kind: 'streamable',
+          handle: (req, res, body) => transport.handleRequest(req, res, body),
+          close: () => server.close(),
+        });
+      },
+    });
+    transport.onclose = () => {
+      dispose();
+      if (transport.sessionId) this.#sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    return transport;
+  }
+
+  /** A legacy HTTP+SSE session (protocol 2024-11-05): GET opens the stream, POSTs go to `endpoint`. */
+  async openSse(scopeName: string, scope: Scope, endpoint: string, res: ServerResponse): Promise<void> {
+    const { server, dispose } = this.#newServer(scope);
+    const transport = new SSEServerTransport(endpoint, res);
+    const id = transport.sessionId;
+    this.#sessions.set(id, {
+      id,
+      scopeName,
+      kind: 'sse',
+      handle: (req, res, body) => transport.handlePostMessage(req, res, body),
+      close: () => server.close(),
+    });
+    transport.onclose = () => {
+      dispose();
+      this.#sessions.delete(id);
+    };
+    await server.connect(transport);
+  }
+
+  async handleSsePost(id: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<boolean> {
+    const session = this.#sessions.get(id);
+    if (!session || session.kind !== 'sse') return false;
+    await session.handle(req, res, body);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.all(
+      sessions.map((s) =>
+        s.close().catch((error: unknown) => this.#options.logger.debug({ err: String(error) }, 'session close')),
+      ),
+    );
+  }
+
+  #newServer(scope: Scope) {
+    return createSessionServer(scope, {
+      catalog: this.catalog,
+      upstream: (name) => this.#options.manager.get(name),
+      authorizationHint: this.#options.authorizationHint,
+      requestTimeoutMs: () => this.#options.settings().system.timeouts.requestMs,
+      logger: this.#options.logger,
+      serverInfo: this.#options.serverInfo,
+    });
+  }
+}

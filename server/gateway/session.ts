@@ -1,0 +1,167 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  CallToolResultSchema,
+  GetPromptRequestSchema,
+  GetPromptResultSchema,
+  ListPromptsRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  ReadResourceResultSchema,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { GatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { UpstreamConnection } from '../upstream/connection.js';
+import type { ListKind } from '../upstream/lists.js';
+import type { Catalog, Scope } from './catalog.js';
+import { toMcpError } from './mcp-errors.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface SessionDeps {
+  catalog: Catalog;
+  upstream: (server: string) => UpstreamConnection | undefined;
+  /** Where a person authorizes a server (for error messages and URL elicitation). */
+  authorizationHint: (server: string) => { url?: string; how: string };
+  requestTimeoutMs: () => number;
+  logger: Logger;
+  serverInfo: { name: string; version: string };
+}
+
+/**
+ * One inbound MCP session: an SDK low-level Server whose handlers answer lists from the catalog
+ * and route calls to the owning upstream, passing progress and cancellation through.
+ */
+export function createSessionServer(scope: Scope, deps: SessionDeps): { server: Server; dispose: () => void } {
+  const server = new Server(deps.serverInfo, {
+    capabilities: {
+      tools: { listChanged: true },
+      prompts: { listChanged: true },
+      resources: { listChanged: true },
+    },
+  });
+  const { catalog } = deps;
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: catalog.tools(scope) }));
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: catalog.prompts(scope) }));
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: catalog.resources(scope) }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: catalog.resourceTemplates(scope),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const exposed = request.params.name;
+    const routed = catalog.resolveTool(exposed);
+    if (!routed || !scope(routed.server)) {
+      throw toMcpError(new GatehouseError('TOOL_NOT_FOUND', `no tool named "${exposed}"`));
+    }
+    if (routed.name !== undefined && routed.disabled) {
+      throw toMcpError(
+        new GatehouseError('TOOL_DISABLED', `tool "${exposed}" is disabled in the settings`, {
+          details: { server: routed.server },
+        }),
+      );
+    }
+    const upstreamName = routed.name ?? exposed.slice(routed.server.length + catalog.separator.length);
+    return forward(routed.server, extra, (client, options) =>
+      client.request(
+        { method: 'tools/call', params: { ...request.params, name: upstreamName } },
+        CallToolResultSchema,
+        options,
+      ),
+    );
+  });
+
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    const exposed = request.params.name;
+    const routed = catalog.resolvePrompt(exposed);
+    if (!routed || !scope(routed.server)) {
+      throw toMcpError(new GatehouseError('PROMPT_NOT_FOUND', `no prompt named "${exposed}"`));
+    }
+    const upstreamName = routed.name ?? exposed.slice(routed.server.length + catalog.separator.length);
+    return forward(routed.server, extra, (client, options) =>
+      client.request(
+        { method: 'prompts/get', params: { ...request.params, name: upstreamName } },
+        GetPromptResultSchema,
+        options,
+      ),
+    );
+  });
+
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const owner = catalog.resolveResource(request.params.uri, scope);
+    if (owner === undefined) {
+      throw toMcpError(new GatehouseError('RESOURCE_NOT_FOUND', `no server offers "${request.params.uri}"`));
+    }
+    return forward(owner, extra, (client, options) =>
+      client.request({ method: 'resources/read', params: request.params }, ReadResourceResultSchema, options),
+    );
+  });
+
+  /** Sends one request upstream with the caller's cancellation, progress and a timeout. */
+  async function forward<T>(
+    serverName: string,
+    extra: Extra,
+    send: (
+      client: Parameters<Parameters<UpstreamConnection['request']>[0]>[0],
+      options: RequestOptionsLike,
+    ) => Promise<T>,
+  ): Promise<T> {
+    const upstream = deps.upstream(serverName);
+    if (!upstream) throw toMcpError(new GatehouseError('SERVER_NOT_FOUND', `no server named "${serverName}"`));
+    const progressToken = extra._meta?.progressToken;
+    const options: RequestOptionsLike = {
+      signal: extra.signal,
+      timeout: deps.requestTimeoutMs(),
+      resetTimeoutOnProgress: true,
+      onprogress:
+        progressToken === undefined
+          ? undefined
+          : (progress) => {
+              void extra
+                .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                .catch(() => undefined);
+            },
+    };
+    try {
+      return await upstream.request((client) => send(client, options));
+    } catch (error) {
+      throw toMcpError(error, {
+        clientSupportsUrlElicitation: supportsUrlElicitation(server),
+        authorization: deps.authorizationHint(serverName),
+      });
+    }
+  }
+
+  const unsubscribe = catalog.onChange((servers, kinds) => {
+    if (![...servers].some(scope)) return;
+    notify(server, kinds, deps.logger);
+  });
+  return { server, dispose: unsubscribe };
+}
+
+interface RequestOptionsLike {
+  signal: AbortSignal;
+  timeout: number;
+  resetTimeoutOnProgress: boolean;
+  onprogress: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
+}
+
+function supportsUrlElicitation(server: Server): boolean {
+  const elicitation = server.getClientCapabilities()?.elicitation as Record<string, unknown> | undefined;
+  return elicitation !== undefined && 'url' in elicitation;
+}
+
+function notify(server: Server, kinds: Set<ListKind>, logger: Logger): void {
+  if (!server.transport) return;
+  const sends: Promise<void>[] = [];
+  if (kinds.has('tools')) sends.push(server.sendToolListChanged());
+  if (kinds.has('prompts')) sends.push(server.sendPromptListChanged());
+  if (kinds.has('resources')) sends.push(server.sendResourceListChanged());
+  Promise.all(sends).catch((error: unknown) => logger.debug({ err: String(error) }, 'list_changed not delivered'));
+}

@@ -1,0 +1,101 @@
+/**
+ * Typed settings, produced once by `loadSettings` (parse → interpolate `${VAR}` → validate with the
+ * shipped JSON Schema → normalize) and passed down. Nothing below this reads `process.env`.
+ */
+
+/** Per-tool switches: `"tools": { "<name>": { "enabled": false } }`. */
+export interface ToolSetting {
+  enabled: boolean;
+}
+
+/** The user's `oauth` block (all optional). Values here are the person's, never the gateway's. */
+export interface OAuthSettings {
+  clientId?: string;
+  clientSecret?: string;
+  scopes?: string[];
+  resource?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  redirectUri?: string;
+  /** Client ID Metadata Document URL (CIMD). */
+  clientMetadataUrl?: string;
+  dynamicRegistration?: {
+    enabled?: boolean;
+    issuer?: string;
+    metadata?: Record<string, unknown>;
+    initialAccessToken?: string;
+  };
+  /** MCPHub-style plaintext tokens; read once, then rewritten encrypted and removed. */
+  accessToken?: string;
+  refreshToken?: string;
+}
+
+interface ServerBase {
+  name: string;
+  enabled: boolean;
+  tools: Record<string, ToolSetting>;
+  /**
+   * A stable fingerprint of the person-owned part of this entry (after interpolation). Two
+   * configs with the same fingerprint need no reconnect. Gateway-owned fields are excluded.
+   */
+  fingerprint: string;
+}
+
+export interface StdioServerConfig extends ServerBase {
+  type: 'stdio';
+  command: string;
+  args: string[];
+  /** Only these (plus PATH and HOME) reach the child. */
+  env: Record<string, string>;
+  /** Absolute; relative paths in the file are resolved against the settings file's folder. */
+  cwd: string;
+}
+
+export interface HttpServerConfig extends ServerBase {
+  /** `auto`: a bare `url`: try Streamable HTTP, fall back to SSE (MCP spec, backwards compatibility). */
+  type: 'streamable-http' | 'sse' | 'auto';
+  url: string;
+  headers: Record<string, string>;
+  oauth?: OAuthSettings;
+}
+
+export type ServerConfig = StdioServerConfig | HttpServerConfig;
+
+export interface GroupConfig {
+  name: string;
+  servers: string[];
+}
+
+export interface Timeouts {
+  /** Connect + initialize of one upstream. */
+  connectMs: number;
+  /** One request to an upstream (tools/call, resources/read, …). */
+  requestMs: number;
+  /** Cap of the exponential reconnect backoff. */
+  maxBackoffMs: number;
+  /** First reconnect delay. */
+  initialBackoffMs: number;
+}
+
+export interface SystemConfig {
+  baseUrl?: string;
+  nameSeparator: string;
+  timeouts: Timeouts;
+  /** How many upstreams connect at once at start-up. */
+  connectConcurrency: number;
+  /** Hosts the SSRF guard lets through although they are private/loopback. */
+  allowedPrivateHosts: string[];
+}
+
+export interface Settings {
+  servers: Map<string, ServerConfig>;
+  groups: Map<string, GroupConfig>;
+  system: SystemConfig;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  connectMs: 30_000,
+  requestMs: 60_000,
+  maxBackoffMs: 60_000,
+  initialBackoffMs: 1_000,
+};

@@ -1,0 +1,31 @@
+/**
+ * The last lines a child wrote to stderr, bounded in lines and in characters per line, so a
+ * chatty or hostile upstream cannot grow the gateway's memory.
+ */
+export class BoundedLog {
+  readonly #lines: string[] = [];
+  readonly #maxLines: number;
+  readonly #maxLineLength: number;
+  #partial = '';
+
+  constructor(maxLines = 200, maxLineLength = 2_000) {
+    this.#maxLines = maxLines;
+    this.#maxLineLength = maxLineLength;
+  }
+
+  append(text: string): void {
+    const parts = (this.#partial + text).split('\n');
+    this.#partial = (parts.pop() ?? '').slice(0, this.#maxLineLength);
+    for (const line of parts) this.#push(line);
+  }
+
+  #push(line: string): void {
+    this.#lines.push(line.length > this.#maxLineLength ? `${line.slice(0, this.#maxLineLength)}…` : line);
+    if (this.#lines.length > this.#maxLines) this.#lines.splice(0, this.#lines.length - this.#maxLines);
+  }
+
+  /** The kept lines, oldest first, including an unterminated last line. */
+  lines(): string[] {
+    return this.#partial ? [...this.#lines, this.#partial] : [...this.#lines];
+  }
+}

@@ -1,0 +1,354 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import { GatehouseError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ServerConfig, Timeouts } from '../settings/types.js';
+import { BoundedLog } from './bounded-log.js';
+import { backoffDelay, classifyFailure } from './policy.js';
+import { EMPTY_LISTS, fetchList, fetchLists, type ListKind, type UpstreamLists } from './lists.js';
+import { createTransport, type FetchLike, type TransportKind } from './transports.js';
+
+/** One upstream's connection state, as the status API and the dashboard show it. */
+export type ConnectionState =
+  | { status: 'disabled' }
+  | { status: 'connecting'; attempt: number }
+  | { status: 'connected'; since: number }
+  | { status: 'auth_required'; error: { code: ErrorCode; message: string } }
+  | { status: 'error'; error: { code: ErrorCode; message: string }; nextRetryAt: number | null };
+
+/** The seam to the OAuth engine: how an HTTP upstream's requests get their credentials. */
+export interface UpstreamAuth {
+  fetch: FetchLike;
+}
+
+export interface ConnectionDeps {
+  timeouts: Timeouts;
+  logger: Logger;
+  clientInfo: { name: string; version: string };
+  auth?: UpstreamAuth;
+  /** Limits how many upstreams connect at once (start-up runs them in parallel). */
+  limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  now?: () => number;
+  random?: () => number;
+  onState: (state: ConnectionState) => void;
+  onLists: (lists: UpstreamLists, changed: ListKind[]) => void;
+}
+
+/** A connection that stays up at least this long resets the backoff. */
+const STABLE_AFTER_MS = 10_000;
+
+/**
+ * The lifecycle of one upstream: connect, keep the tool/prompt/resource lists current, reconnect
+ * with capped exponential backoff, stop. Never throws out of its own timers: every failure becomes
+ * a state the dashboard can show.
+ */
+export class UpstreamConnection {
+  readonly stderr = new BoundedLog();
+  #config: ServerConfig;
+  readonly #deps: ConnectionDeps;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  #state: ConnectionState = { status: 'connecting', attempt: 0 };
+  #lists: UpstreamLists = EMPTY_LISTS;
+  #client: Client | undefined;
+  #generation = 0;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #resolvedKind: TransportKind | undefined;
+  #reinit: Promise<void> | undefined;
+
+  constructor(config: ServerConfig, deps: ConnectionDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#random = deps.random ?? Math.random;
+  }
+
+  get name(): string {
+    return this.#config.name;
+  }
+  get config(): ServerConfig {
+    return this.#config;
+  }
+  get state(): ConnectionState {
+    return this.#state;
+  }
+  get lists(): UpstreamLists {
+    return this.#lists;
+  }
+  /** The transport in use: the configured one, or what `auto` settled on. */
+  get transportKind(): TransportKind | 'auto' {
+    return this.#config.type === 'auto' ? (this.#resolvedKind ?? 'auto') : this.#config.type;
+  }
+  get capabilities(): ServerCapabilities | undefined {
+    return this.#client?.getServerCapabilities();
+  }
+
+  /** Swaps in a config that differs only in what needs no reconnect (the tool filter). */
+  updateConfig(config: ServerConfig): void {
+    this.#config = config;
+  }
+
+  /** Starts connecting in the background; returns at once. */
+  start(): void {
+    if (!this.#config.enabled) {
+      this.#setState({ status: 'disabled' });
+      return;
+    }
+    this.#attempt = 0;
+    this.#scheduleConnect(0);
+  }
+
+  /** Drops the current connection (if any) and connects again now, with the backoff reset. */
+  reconnect(): void {
+    if (this.#stopped || !this.#config.enabled) return;
+    this.#attempt = 0;
+    void this.#dropClient();
+    this.#scheduleConnect(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.#generation++;
+    await this.#dropClient();
+  }
+
+  /**
+   * Runs one request against the live client. Fails at once, naming the server and its state,
+   * when the upstream is not connected. An expired Streamable HTTP session is re-initialized and
+   * the request sent once more.
+   */
+  async request<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+    const client = this.#liveClient();
+    try {
+      return await fn(client);
+    } catch (error) {
+      const failure = classifyFailure(error);
+      if (failure.kind === 'session-expired') {
+        await this.#reinitialize(client);
+        return fn(this.#liveClient());
+      }
+      if (failure.kind === 'request-failed') throw failure.error;
+      if (failure.kind === 'auth-required') {
+        this.#setState({ status: 'auth_required', error: failure.error.toJSON() });
+        void this.#dropClient();
+      }
+      throw withServer(failure.error, this.name);
+    }
+  }
+
+  #liveClient(): Client {
+    const state = this.#state;
+    if (state.status === 'connected' && this.#client) return this.#client;
+    throw unavailable(this.name, state);
+  }
+
+  #scheduleConnect(delayMs: number): void {
+    clearTimeout(this.#retryTimer);
+    const generation = ++this.#generation;
+    if (delayMs === 0) {
+      this.#setState({ status: 'connecting', attempt: this.#attempt });
+      void this.#connect(generation);
+      return;
+    }
+    this.#retryTimer = setTimeout(() => {
+      if (generation !== this.#generation) return;
+      this.#setState({ status: 'connecting', attempt: this.#attempt });
+      void this.#connect(generation);
+    }, delayMs);
+    this.#retryTimer.unref();
+  }
+
+  async #connect(generation: number): Promise<void> {
+    try {
+      await this.#deps.limit(async () => {
+        if (generation !== this.#generation) return;
+        const client = await this.#openClient(generation);
+        if (generation !== this.#generation) {
+          await client.close().catch(() => undefined);
+          return;
+        }
+        this.#client = client;
+        const since = this.#now();
+        this.#setState({ status: 'connected', since });
+        this.#deps.logger.info({ server: this.name }, 'upstream connected');
+      });
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      this.#onFailure(error);
+    }
+  }
+
+  async #openClient(generation: number): Promise<Client> {
+    const kinds: TransportKind[] =
+      this.#config.type === 'stdio'
+        ? ['stdio']
+        : this.#config.type === 'auto'
+          ? this.#resolvedKind
+            ? [this.#resolvedKind]
+            : ['streamable-http', 'sse']
+          : [this.#config.type];
+    let lastError: unknown;
+    for (const kind of kinds) {
+      try {
+        const client = await this.#openWith(kind, generation);
+        if (this.#config.type === 'auto') this.#resolvedKind = kind;
+        return client;
+      } catch (error) {
+        lastError = error;
+        // MCP spec, backwards compatibility: fall back to SSE only when the POST was refused
+        // with a 4xx other than 401; an auth challenge or a network error is not a transport hint.
+        const failure = classifyFailure(error);
+        if (failure.kind === 'auth-required' || failure.error.code !== 'UPSTREAM_HTTP_ERROR') break;
+      }
+    }
+    throw lastError;
+  }
+
+  async #openWith(kind: TransportKind, generation: number): Promise<Client> {
+    const transport: Transport = createTransport(kind, this.#config, {
+      stderr: this.stderr,
+      fetch: this.#deps.auth?.fetch,
+    });
+    const client = new Client(this.#deps.clientInfo, { capabilities: {} });
+    client.onclose = () => this.#onClosed(generation, client);
+    client.onerror = (error) => this.#deps.logger.debug({ server: this.name, err: error.message }, 'upstream error');
+    try {
+      await client.connect(transport, { timeout: this.#deps.timeouts.connectMs });
+      this.#watchLists(client, generation);
+      this.#lists = await fetchLists(client, this.#deps.timeouts.connectMs);
+      this.#deps.onLists(this.#lists, ['tools', 'prompts', 'resources']);
+      return client;
+    } catch (error) {
+      client.onclose = undefined;
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  #watchLists(client: Client, generation: number): void {
+    const refresh = (kind: ListKind) => {
+      if (generation !== this.#generation) return;
+      fetchList(client, this.#deps.timeouts.requestMs, kind).then(
+        (fresh) => {
+          if (generation !== this.#generation) return;
+          this.#lists = { ...this.#lists, ...fresh };
+          this.#deps.onLists(this.#lists, [kind]);
+        },
+        (error: unknown) =>
+          this.#deps.logger.warn({ server: this.name, list: kind, err: String(error) }, 'list refresh failed'),
+      );
+    };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => refresh('tools'));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, async () => refresh('prompts'));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, async () => refresh('resources'));
+  }
+
+  #onClosed(generation: number, client: Client): void {
+    if (generation !== this.#generation || this.#client !== client || this.#stopped) return;
+    this.#client = undefined;
+    const state = this.#state;
+    if (state.status === 'connected' && this.#now() - state.since >= STABLE_AFTER_MS) this.#attempt = 0;
+    this.#onFailure(new GatehouseError('UPSTREAM_CLOSED', 'the connection to the upstream closed'));
+  }
+
+  #onFailure(error: unknown): void {
+    if (this.#stopped) return;
+    const failure = classifyFailure(error);
+    if (failure.kind === 'auth-required') {
+      // No tight loop: the OAuth engine reconnects this upstream once a person has authorized it.
+      this.#setState({ status: 'auth_required', error: failure.error.toJSON() });
+      return;
+    }
+    const gatehouseError =
+      failure.kind === 'request-failed'
+        ? new GatehouseError('UPSTREAM_PROTOCOL_ERROR', failure.error.message, { cause: failure.error })
+        : failure.error;
+    const delay = backoffDelay(this.#attempt, this.#deps.timeouts, this.#random);
+    this.#attempt++;
+    this.#setState({ status: 'error', error: gatehouseError.toJSON(), nextRetryAt: this.#now() + delay });
+    this.#deps.logger.warn(
+      { server: this.name, code: gatehouseError.code, err: gatehouseError.message, retryInMs: delay },
+      'upstream unavailable',
+    );
+    this.#scheduleConnect(delay);
+  }
+
+  /** Re-initializes after the upstream forgot our session; concurrent callers share one attempt. */
+  async #reinitialize(stale: Client): Promise<void> {
+    if (this.#client !== stale) return; // someone already replaced it
+    this.#reinit ??= (async () => {
+      const generation = ++this.#generation;
+      this.#client = undefined;
+      stale.onclose = undefined;
+      await stale.close().catch(() => undefined);
+      this.#setState({ status: 'connecting', attempt: 0 });
+      try {
+        this.#client = await this.#openClient(generation);
+        this.#setState({ status: 'connected', since: this.#now() });
+        this.#deps.logger.info({ server: this.name }, 'upstream session re-initialized');
+      } catch (error) {
+        this.#onFailure(error);
+        const failure = classifyFailure(error);
+        throw failure.kind === 'request-failed' ? failure.error : withServer(failure.error, this.name);
+      }
+    })().finally(() => {
+      this.#reinit = undefined;
+    });
+    await this.#reinit;
+  }
+
+  async #dropClient(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (!client) return;
+    client.onclose = undefined;
+    await client.close().catch((error: unknown) => {
+      this.#deps.logger.debug({ server: this.name, err: String(error) }, 'closing upstream client failed');
+    });
+  }
+
+  #setState(state: ConnectionState): void {
+    this.#state = state;
+    this.#deps.onState(state);
+  }
+}
+
+function unavailable(server: string, state: ConnectionState): GatehouseError {
+  switch (state.status) {
+    case 'disabled':
+      return new GatehouseError('UPSTREAM_DISABLED', `server "${server}" is disabled`, { details: { server } });
+    case 'connecting':
+      return new GatehouseError('UPSTREAM_CONNECTING', `server "${server}" is still connecting`, {
+        details: { server },
+      });
+    case 'auth_required':
+      return new GatehouseError(state.error.code, `server "${server}" needs authorization: ${state.error.message}`, {
+        details: { server },
+      });
+    case 'error':
+      return new GatehouseError(state.error.code, `server "${server}" is unavailable: ${state.error.message}`, {
+        details: { server, nextRetryAt: state.nextRetryAt },
+      });
+    case 'connected':
+      return new GatehouseError('UPSTREAM_CLOSED', `server "${server}" has no live connection`, {
+        details: { server },
+      });
+  }
+}
+
+function withServer(error: GatehouseError, server: string): GatehouseError {
+  if (error.details?.server === server) return error;
+  return new GatehouseError(error.code, `server "${server}": ${error.message}`, {
+    cause: error.cause ?? error,
+    details: { ...error.details, server },
+  });
+}

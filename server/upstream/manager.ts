@@ -1,0 +1,158 @@
+import type { Logger } from '../log.js';
+import type { ServerConfig, Settings } from '../settings/types.js';
+import { UpstreamConnection, type ConnectionState, type UpstreamAuth } from './connection.js';
+import { createLimiter } from './limit.js';
+import type { ListKind } from './lists.js';
+
+/** What the manager tells the catalog and the status API. */
+export type UpstreamEvent =
+  | { type: 'state'; server: string; state: ConnectionState }
+  | { type: 'lists'; server: string; changed: ListKind[] }
+  | { type: 'removed'; server: string };
+
+/** Gives an HTTP upstream its credentials (the OAuth engine); absent for stdio. */
+export interface UpstreamAuthHandle extends UpstreamAuth {
+  close(): void;
+}
+export type UpstreamAuthFactory = (
+  config: ServerConfig,
+  hooks: { reconnect: () => void },
+) => UpstreamAuthHandle | undefined;
+
+export interface ManagerOptions {
+  logger: Logger;
+  clientInfo: { name: string; version: string };
+  authFor?: UpstreamAuthFactory;
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Entry {
+  connection: UpstreamConnection;
+  auth: UpstreamAuthHandle | undefined;
+}
+
+/**
+ * Owns one UpstreamConnection per configured server and applies settings as per-server diffs:
+ * only added, removed or changed servers (re)connect; everything else stays untouched.
+ */
+export class UpstreamManager {
+  readonly #options: ManagerOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #listeners = new Set<(event: UpstreamEvent) => void>();
+  #limit: <T>(fn: () => Promise<T>) => Promise<T> = createLimiter(8);
+  #limitSize = 8;
+
+  constructor(options: ManagerOptions) {
+    this.#options = options;
+  }
+
+  on(listener: (event: UpstreamEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get(name: string): UpstreamConnection | undefined {
+    return this.#entries.get(name)?.connection;
+  }
+
+  /** Connections in settings order. */
+  list(): UpstreamConnection[] {
+    return [...this.#entries.values()].map((e) => e.connection);
+  }
+
+  /**
+   * Brings the running connections in line with `settings`. Returns at once: connecting happens
+   * in the background, in parallel up to `systemConfig.connectConcurrency`.
+   */
+  async apply(settings: Settings): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
+    if (settings.system.connectConcurrency !== this.#limitSize) {
+      this.#limitSize = settings.system.connectConcurrency;
+      this.#limit = createLimiter(this.#limitSize);
+    }
+    const added: string[] = [];
+    const removed: string[] = [];
+    const restarted: string[] = [];
+    const stopping: Promise<void>[] = [];
+
+    for (const [name, entry] of this.#entries) {
+      if (!settings.servers.has(name)) {
+        removed.push(name);
+        stopping.push(this.#stop(name, entry));
+      }
+    }
+    for (const [name, config] of settings.servers) {
+      const entry = this.#entries.get(name);
+      if (!entry) {
+        added.push(name);
+        this.#start(config, settings);
+      } else if (entry.connection.config.fingerprint !== config.fingerprint) {
+        if (sameConnection(entry.connection.config, config)) {
+          // Only the tool filter changed: no reconnect, the catalog re-reads the filter.
+          entry.connection.updateConfig(config);
+          this.#emit({ type: 'lists', server: name, changed: ['tools'] });
+        } else {
+          restarted.push(name);
+          stopping.push(this.#stop(name, entry));
+          this.#start(config, settings);
+        }
+      }
+    }
+    this.#reorder([...settings.servers.keys()]);
+    await Promise.all(stopping);
+    return { added, removed, restarted };
+  }
+
+  /** Connects one server again now (after authorization, or from the dashboard). */
+  reconnect(name: string): void {
+    this.#entries.get(name)?.connection.reconnect();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#entries].map(([name, entry]) => this.#stop(name, entry)));
+  }
+
+  #start(config: ServerConfig, settings: Settings): void {
+    const name = config.name;
+    const auth = this.#options.authFor?.(config, { reconnect: () => this.reconnect(name) });
+    const connection = new UpstreamConnection(config, {
+      timeouts: settings.system.timeouts,
+      logger: this.#options.logger.child({ upstream: name }),
+      clientInfo: this.#options.clientInfo,
+      auth,
+      limit: (fn) => this.#limit(fn),
+      now: this.#options.now,
+      random: this.#options.random,
+      onState: (state) => this.#emit({ type: 'state', server: name, state }),
+      onLists: (_lists, changed) => this.#emit({ type: 'lists', server: name, changed }),
+    });
+    this.#entries.set(name, { connection, auth });
+    connection.start();
+  }
+
+  async #stop(name: string, entry: Entry): Promise<void> {
+    if (this.#entries.get(name) === entry) this.#entries.delete(name);
+    entry.auth?.close();
+    await entry.connection.stop();
+    if (!this.#entries.has(name)) this.#emit({ type: 'removed', server: name });
+  }
+
+  #reorder(order: string[]): void {
+    const entries = new Map(this.#entries);
+    this.#entries.clear();
+    for (const name of order) {
+      const entry = entries.get(name);
+      if (entry) this.#entries.set(name, entry);
+    }
+  }
+
+  #emit(event: UpstreamEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/** Two configs of one server that differ at most in the tool filter share a connection. */
+function sameConnection(a: ServerConfig, b: ServerConfig): boolean {
+  const strip = ({ tools: _t, fingerprint: _f, ...rest }: ServerConfig) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}

@@ -1,0 +1,79 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { Timeouts } from '../settings/types.js';
+
+/**
+ * What a failure of an upstream means for its connection. Pure: the caller owns the I/O and the
+ * retry timer.
+ */
+export type FailureKind =
+  | { kind: 'auth-required'; error: GatehouseError }
+  | { kind: 'session-expired'; error: GatehouseError }
+  | { kind: 'retry'; error: GatehouseError }
+  | { kind: 'request-failed'; error: McpError };
+
+/** Classifies an error thrown by the SDK client, a transport or the OAuth engine's fetch. */
+export function classifyFailure(error: unknown): FailureKind {
+  if (isGatehouseError(error)) {
+    if (error.code === 'UPSTREAM_AUTH_REQUIRED' || error.code === 'OAUTH_INSUFFICIENT_SCOPE') {
+      return { kind: 'auth-required', error };
+    }
+    return { kind: 'retry', error };
+  }
+  const status = httpStatusOf(error);
+  if (status === 401) {
+    return { kind: 'auth-required', error: wrap('UPSTREAM_AUTH_REQUIRED', 'the server answered 401', error) };
+  }
+  // MCP spec (Streamable HTTP, session management): a 404 for a request carrying a session ID
+  // means the session ended and the client MUST start a new one with a fresh initialize.
+  if (status === 404 && error instanceof StreamableHTTPError) {
+    return { kind: 'session-expired', error: wrap('UPSTREAM_CLOSED', 'the upstream session expired', error) };
+  }
+  if (status !== undefined) {
+    return { kind: 'retry', error: wrap('UPSTREAM_HTTP_ERROR', `HTTP ${status}: ${messageOf(error)}`, error) };
+  }
+  if (error instanceof McpError) {
+    if (error.code === ErrorCode.RequestTimeout) {
+      return { kind: 'retry', error: wrap('UPSTREAM_TIMEOUT', messageOf(error), error) };
+    }
+    if (error.code === ErrorCode.ConnectionClosed) {
+      return { kind: 'retry', error: wrap('UPSTREAM_CLOSED', messageOf(error), error) };
+    }
+    // A JSON-RPC error the upstream answered on purpose: the connection is fine.
+    return { kind: 'request-failed', error };
+  }
+  return { kind: 'retry', error: wrap('UPSTREAM_CONNECT_FAILED', messageOf(error), error) };
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  if (error instanceof StreamableHTTPError || error instanceof SseError) {
+    const code = error.code;
+    return typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
+  }
+  return undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause;
+  // fetch failures hide the useful part (ECONNREFUSED, ENOTFOUND) in `cause`.
+  if (cause instanceof Error && cause.message && !error.message.includes(cause.message)) {
+    return `${error.message}: ${cause.message}`;
+  }
+  return error.message;
+}
+
+function wrap(code: GatehouseError['code'], message: string, cause: unknown): GatehouseError {
+  return new GatehouseError(code, message, { cause });
+}
+
+/**
+ * Exponential backoff with "equal jitter": half the delay fixed, half random, capped.
+ * attempt 0 is the first retry.
+ */
+export function backoffDelay(attempt: number, timeouts: Timeouts, random: () => number): number {
+  const exp = Math.min(timeouts.maxBackoffMs, timeouts.initialBackoffMs * 2 ** Math.min(attempt, 30));
+  return Math.round(exp / 2 + random() * (exp / 2));
+}
