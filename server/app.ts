@@ -65,11 +65,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger.error({ code: error.code, problems: error.details?.problems }, `settings edit rejected: ${error.message}`);
   });
 
-  app.setErrorHandler((error, _req, reply) => {
+  app.setErrorHandler((error: unknown, _req, reply) => {
     if (isGatehouseError(error)) return reply.code(error.status).send({ error: error.toJSON() });
-    const status = error.statusCode ?? 500;
-    if (status >= 500) logger.error({ err: error.message }, 'request failed');
-    return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: error.message } });
+    const { statusCode, message } = error as { statusCode?: number; message?: string };
+    const status = statusCode ?? 500;
+    if (status >= 500) logger.error({ err: String(message) }, 'request failed');
+    const code = status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+    return reply.code(status).send({ error: { code, message: status >= 500 ? 'Internal error' : message } });
   });
 
   await app.register(gatewayRoutes, { gateway });

@@ -36,6 +36,7 @@ export const ERROR_TABLE = {
 
   // inbound security
   ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin token is required' },
+  ADMIN_TOKEN_UNREADABLE: { status: 500, message: 'The admin token file cannot be read or created' },
   ORIGIN_REJECTED: { status: 403, message: 'Request origin or host is not allowed' },
   SSRF_BLOCKED: { status: 403, message: 'Outbound request to a private address was blocked' },
 

@@ -9,7 +9,7 @@ import { buildApp, VERSION } from './app.js';
 import { isGatehouseError } from './errors.js';
 import type { Logger } from './log.js';
 import { resolveAdminToken } from './security/admin-token.js';
-import { Secrets } from './settings/secrets.js';
+import { SecretBox } from './settings/secrets.js';
 import { SettingsStore } from './settings/store.js';
 
 const USAGE = `Usage: gatehouse [--config PATH] [--port N] [--host H]
@@ -82,8 +82,8 @@ async function main(): Promise<number> {
   let adminToken: string;
   let tokenSource: string;
   try {
-    const bootLogger = silentUntilApp();
-    const secrets = await Secrets.open({ configured: process.env.GATEHOUSE_SECRET_KEY, settingsDir, logger: bootLogger });
+    const bootLogger = stderrLogger();
+    const secrets = new SecretBox({ configured: process.env.GATEHOUSE_SECRET_KEY, settingsDir, logger: bootLogger });
     store = new SettingsStore({ path: cli.config, env: process.env, logger: bootLogger, secrets });
     await store.load();
     ({ token: adminToken, source: tokenSource } = await resolveAdminToken({
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
 }
 
 /** Start-up messages before the Fastify logger exists go to stderr as plain lines. */
-function silentUntilApp(): Logger {
+function stderrLogger(): Logger {
   const write = (level: string) => (obj: object, msg?: string) => {
     if (level === 'debug') return;
     console.error(`gatehouse ${level}: ${msg ?? ''} ${JSON.stringify(obj)}`);

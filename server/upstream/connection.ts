@@ -10,7 +10,7 @@ import { GatehouseError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerConfig, Timeouts } from '../settings/types.js';
 import { BoundedLog } from './bounded-log.js';
-import { backoffDelay, classifyFailure } from './policy.js';
+import { backoffDelay, classifyFailure, shouldFallBackToSse } from './policy.js';
 import { EMPTY_LISTS, fetchList, fetchLists, type ListKind, type UpstreamLists } from './lists.js';
 import { createTransport, type FetchLike, type TransportKind } from './transports.js';
 
@@ -36,12 +36,15 @@ export interface ConnectionDeps {
   limit: <T>(fn: () => Promise<T>) => Promise<T>;
   now?: () => number;
   random?: () => number;
+  pingIntervalMs?: number;
   onState: (state: ConnectionState) => void;
   onLists: (lists: UpstreamLists, changed: ListKind[]) => void;
 }
 
 /** A connection that stays up at least this long resets the backoff. */
 const STABLE_AFTER_MS = 10_000;
+/** How often a connected upstream is pinged, so a dead HTTP upstream shows before anyone calls it. */
+const DEFAULT_PING_INTERVAL_MS = 30_000;
 
 /**
  * The lifecycle of one upstream: connect, keep the tool/prompt/resource lists current, reconnect
@@ -60,6 +63,7 @@ export class UpstreamConnection {
   #generation = 0;
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #resolvedKind: TransportKind | undefined;
   #reinit: Promise<void> | undefined;
@@ -117,6 +121,7 @@ export class UpstreamConnection {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#pingTimer);
     this.#generation++;
     await this.#dropClient();
   }
@@ -140,6 +145,12 @@ export class UpstreamConnection {
       if (failure.kind === 'auth-required') {
         this.#setState({ status: 'auth_required', error: failure.error.toJSON() });
         void this.#dropClient();
+      } else if (isConnectionLost(failure.error) && this.#client === client) {
+        // The upstream went away under us: show it and start the reconnect loop now.
+        this.#client = undefined;
+        client.onclose = undefined;
+        void client.close().catch(() => undefined);
+        this.#onFailure(failure.error);
       }
       throw withServer(failure.error, this.name);
     }
@@ -179,6 +190,7 @@ export class UpstreamConnection {
         this.#client = client;
         const since = this.#now();
         this.#setState({ status: 'connected', since });
+        this.#startPing(client, generation);
         this.#deps.logger.info({ server: this.name }, 'upstream connected');
       });
     } catch (error) {
@@ -204,10 +216,7 @@ export class UpstreamConnection {
         return client;
       } catch (error) {
         lastError = error;
-        // MCP spec, backwards compatibility: fall back to SSE only when the POST was refused
-        // with a 4xx other than 401; an auth challenge or a network error is not a transport hint.
-        const failure = classifyFailure(error);
-        if (failure.kind === 'auth-required' || failure.error.code !== 'UPSTREAM_HTTP_ERROR') break;
+        if (!shouldFallBackToSse(error)) break;
       }
     }
     throw lastError;
@@ -252,6 +261,23 @@ export class UpstreamConnection {
     client.setNotificationHandler(ResourceListChangedNotificationSchema, async () => refresh('resources'));
   }
 
+  #startPing(client: Client, generation: number): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = setInterval(() => {
+      if (generation !== this.#generation || this.#client !== client) return clearInterval(this.#pingTimer);
+      client.ping({ timeout: this.#deps.timeouts.requestMs }).catch((error: unknown) => {
+        if (generation !== this.#generation || this.#client !== client) return;
+        const failure = classifyFailure(error);
+        if (failure.kind === 'request-failed') return; // answered, just not with pong: alive
+        this.#client = undefined;
+        client.onclose = undefined;
+        void client.close().catch(() => undefined);
+        this.#onFailure(error);
+      });
+    }, this.#deps.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS);
+    this.#pingTimer.unref();
+  }
+
   #onClosed(generation: number, client: Client): void {
     if (generation !== this.#generation || this.#client !== client || this.#stopped) return;
     this.#client = undefined;
@@ -292,8 +318,10 @@ export class UpstreamConnection {
       await stale.close().catch(() => undefined);
       this.#setState({ status: 'connecting', attempt: 0 });
       try {
-        this.#client = await this.#openClient(generation);
+        const client = await this.#openClient(generation);
+        this.#client = client;
         this.#setState({ status: 'connected', since: this.#now() });
+        this.#startPing(client, generation);
         this.#deps.logger.info({ server: this.name }, 'upstream session re-initialized');
       } catch (error) {
         this.#onFailure(error);
@@ -351,4 +379,9 @@ function withServer(error: GatehouseError, server: string): GatehouseError {
     cause: error.cause ?? error,
     details: { ...error.details, server },
   });
+}
+
+/** Failures that mean the connection is gone, not that one request failed. */
+function isConnectionLost(error: GatehouseError): boolean {
+  return error.code === 'UPSTREAM_CONNECT_FAILED' || error.code === 'UPSTREAM_CLOSED';
 }

@@ -47,6 +47,15 @@ export function classifyFailure(error: unknown): FailureKind {
   return { kind: 'retry', error: wrap('UPSTREAM_CONNECT_FAILED', messageOf(error), error) };
 }
 
+/**
+ * MCP spec (transports, backwards compatibility): a client that POSTs an InitializeRequest and gets
+ * a 4xx (other than 401, which is an auth challenge) should try the old HTTP+SSE transport.
+ */
+export function shouldFallBackToSse(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return error instanceof StreamableHTTPError && status !== undefined && status >= 400 && status < 500 && status !== 401;
+}
+
 function httpStatusOf(error: unknown): number | undefined {
   if (error instanceof StreamableHTTPError || error instanceof SseError) {
     const code = error.code;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { GatehouseError } from '../../server/errors.js';
-import { backoffDelay, classifyFailure } from '../../server/upstream/policy.js';
+import { backoffDelay, classifyFailure, shouldFallBackToSse } from '../../server/upstream/policy.js';
 import { DEFAULT_TIMEOUTS } from '../../server/settings/types.js';
 
 test('backoff doubles from the initial delay, stays within [half, full], and is capped', () => {
@@ -47,4 +47,12 @@ test('a network error keeps its cause in the message', () => {
   const failure = classifyFailure(error);
   assert.equal(failure.kind, 'retry');
   assert.match(failure.kind === 'retry' ? failure.error.message : '', /ECONNREFUSED/);
+});
+
+test('only a 4xx other than 401 on the initialize POST falls back to SSE', () => {
+  assert.equal(shouldFallBackToSse(new StreamableHTTPError(404, 'Not Found')), true);
+  assert.equal(shouldFallBackToSse(new StreamableHTTPError(405, 'Method Not Allowed')), true);
+  assert.equal(shouldFallBackToSse(new StreamableHTTPError(401, 'Unauthorized')), false);
+  assert.equal(shouldFallBackToSse(new StreamableHTTPError(500, 'oops')), false);
+  assert.equal(shouldFallBackToSse(new TypeError('fetch failed')), false);
 });
