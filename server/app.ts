@@ -4,8 +4,11 @@ import { isGatehouseError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
+import { oauthRoutes } from './api/oauth-routes.js';
+import type { CredentialStore } from './settings/credentials.js';
+import { SettingsCredentialStore } from './settings/file-credentials.js';
 import type { SettingsStore } from './settings/store.js';
-import { UpstreamManager, type UpstreamAuthFactory } from './upstream/manager.js';
+import { UpstreamManager } from './upstream/manager.js';
 
 export const VERSION = '0.1.0';
 const SERVER_INFO = { name: 'gatehouse', version: VERSION };
@@ -15,8 +18,10 @@ export interface AppOptions {
   store: SettingsStore;
   adminToken: string;
   logger?: FastifyServerOptions['logger'];
-  /** The OAuth seam; absent, HTTP upstreams connect without credentials. */
-  authFor?: UpstreamAuthFactory;
+  /** Where OAuth credentials live; default: encrypted in the settings file. */
+  credentials?: CredentialStore;
+  /** The fetch the OAuth engines use (tests inject nothing; it is here for embedders). */
+  fetch?: typeof fetch;
   random?: () => number;
 }
 
@@ -40,10 +45,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const logger = app.log as unknown as Logger;
   const { store } = options;
 
+  // systemConfig.baseUrl, else the address we listen on (as localhost: what a browser opens).
+  const publicBaseUrl = () => {
+    const configured = store.current.system.baseUrl;
+    if (configured) return configured.replace(/\/+$/, '');
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 3000;
+    return `http://localhost:${port}`;
+  };
   const manager = new UpstreamManager({
     logger,
     clientInfo: SERVER_INFO,
-    authFor: options.authFor,
+    oauth: {
+      store: options.credentials ?? new SettingsCredentialStore({ store }),
+      redirectUri: () => `${publicBaseUrl()}/oauth/callback`,
+      fetch: options.fetch,
+    },
     random: options.random,
   });
   const gateway = new Gateway({
@@ -51,9 +68,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     settings: () => store.current,
     logger,
     serverInfo: SERVER_INFO,
-    authorizationHint: (server) => ({
-      how: `Authorize it in the Gatehouse dashboard or with POST /api/servers/${server}/authorize`,
-    }),
+    authorizationHint: (server) => {
+      const status = manager.oauth(server)?.status();
+      return {
+        url: status?.authorizationUrl,
+        how: status?.authorizationUrl
+          ? `Open ${status.authorizationUrl} to authorize it, or use the Gatehouse dashboard`
+          : `Authorize it in the Gatehouse dashboard or with POST /api/servers/${server}/authorize`,
+      };
+    },
   });
 
   store.on('change', ({ next, diff }) => {
@@ -76,6 +99,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   await app.register(gatewayRoutes, { gateway });
   await app.register(adminRoutes, { adminToken: options.adminToken, manager, gateway });
+  await app.register(oauthRoutes, { manager });
 
   app.addHook('onReady', async () => {
     await manager.apply(store.current);

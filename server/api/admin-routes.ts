@@ -24,22 +24,46 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     }
   });
 
-  app.get('/api/servers', async () => manager.list().map((c) => serverStatus(c, gateway.catalog)));
+  const connectionOf = (name: string) => {
+    const connection = manager.get(name);
+    if (!connection) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
+    return connection;
+  };
+  const oauthOf = (name: string) => {
+    connectionOf(name);
+    const engine = manager.oauth(name);
+    if (!engine) throw new GatehouseError('OAUTH_NOT_CONFIGURED', `server "${name}" is not an HTTP server`);
+    return engine;
+  };
+
+  app.get('/api/servers', async () =>
+    manager.list().map((c) => serverStatus(c, gateway.catalog, manager.oauth(c.name)?.status())),
+  );
 
   app.get<{ Params: { name: string } }>('/api/servers/:name', async (req) => {
-    const connection = manager.get(req.params.name);
-    if (!connection) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${req.params.name}"`);
+    const connection = connectionOf(req.params.name);
     return {
-      ...serverStatus(connection, gateway.catalog),
+      ...serverStatus(connection, gateway.catalog, manager.oauth(connection.name)?.status(), true),
       stderr: connection.config.type === 'stdio' ? connection.stderr.lines() : undefined,
     };
   });
 
   app.post<{ Params: { name: string } }>('/api/servers/:name/reconnect', async (req, reply) => {
-    if (!manager.get(req.params.name)) {
-      throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${req.params.name}"`);
-    }
+    connectionOf(req.params.name);
     manager.reconnect(req.params.name);
     return reply.code(202).send({ ok: true });
+  });
+
+  /** Starts (or restarts) the OAuth flow: discovery and registration as needed, then the URL to open. */
+  app.post<{ Params: { name: string } }>('/api/servers/:name/authorize', async (req) => {
+    const { authorizationUrl } = await oauthOf(req.params.name).startAuthorization();
+    return { authorizationUrl };
+  });
+
+  /** Revokes the tokens at the AS when it can (RFC 7009), forgets them, and reconnects. */
+  app.post<{ Params: { name: string } }>('/api/servers/:name/disconnect', async (req) => {
+    await oauthOf(req.params.name).disconnect();
+    manager.reconnect(req.params.name);
+    return { ok: true };
   });
 }

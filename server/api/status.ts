@@ -1,4 +1,5 @@
 import type { Catalog } from '../gateway/catalog.js';
+import type { AuthStatus } from '../oauth/engine.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 
 /** One server as `GET /api/servers` shows it. Never carries secrets. */
@@ -11,10 +12,17 @@ export interface ServerStatus {
   nextRetryAt?: number | null;
   connectedSince?: number;
   tools: Array<{ name: string; exposedName: string; description?: string; enabled: boolean }>;
+  /** HTTP upstreams only. The list shows the stage; one server's detail shows everything. */
+  auth?: Partial<AuthStatus> & { stage: AuthStatus['stage'] };
 }
 
 /** Pure projection of a connection's state onto the status API's shape. */
-export function serverStatus(connection: UpstreamConnection, catalog: Catalog): ServerStatus {
+export function serverStatus(
+  connection: UpstreamConnection,
+  catalog: Catalog,
+  auth?: AuthStatus,
+  detail = false,
+): ServerStatus {
   const state = connection.state;
   const config = connection.config;
   const exposed = new Map(
@@ -40,5 +48,6 @@ export function serverStatus(connection: UpstreamConnection, catalog: Catalog): 
   }
   if (state.status === 'auth_required') status.error = state.error;
   if (state.status === 'connected') status.connectedSince = state.since;
+  if (auth) status.auth = detail ? auth : { stage: auth.stage };
   return status;
 }

@@ -42,6 +42,7 @@ export class Gateway {
       logger: options.logger,
     });
     options.manager.on((event) => {
+      if (event.type === 'auth') return;
       const kinds = event.type === 'lists' ? event.changed : (['tools', 'prompts', 'resources'] as const);
       // A state change matters to the catalog only when it crosses "connected".
       if (event.type === 'state' && event.state.status === 'connecting') return;

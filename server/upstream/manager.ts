@@ -1,4 +1,6 @@
 import type { Logger } from '../log.js';
+import { OAuthEngine } from '../oauth/engine.js';
+import type { CredentialStore } from '../settings/credentials.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
 import { UpstreamConnection, type ConnectionState, type UpstreamAuth } from './connection.js';
 import { createLimiter } from './limit.js';
@@ -8,28 +10,30 @@ import type { ListKind } from './lists.js';
 export type UpstreamEvent =
   | { type: 'state'; server: string; state: ConnectionState }
   | { type: 'lists'; server: string; changed: ListKind[] }
+  | { type: 'auth'; server: string }
   | { type: 'removed'; server: string };
 
-/** Gives an HTTP upstream its credentials (the OAuth engine); absent for stdio. */
-export interface UpstreamAuthHandle extends UpstreamAuth {
-  close(): void;
+/** What the OAuth engines of HTTP upstreams need from the app. */
+export interface ManagerOAuthOptions {
+  store: CredentialStore;
+  /** `<baseUrl>/oauth/callback`; the port is known only after listen. */
+  redirectUri: () => string;
+  /** Injected for tests; global fetch otherwise. */
+  fetch?: typeof fetch;
 }
-export type UpstreamAuthFactory = (
-  config: ServerConfig,
-  hooks: { reconnect: () => void },
-) => UpstreamAuthHandle | undefined;
 
 export interface ManagerOptions {
   logger: Logger;
   clientInfo: { name: string; version: string };
-  authFor?: UpstreamAuthFactory;
+  /** Absent: HTTP upstreams connect without an OAuth engine (a 401 is only shown). */
+  oauth?: ManagerOAuthOptions;
   random?: () => number;
   now?: () => number;
 }
 
 interface Entry {
   connection: UpstreamConnection;
-  auth: UpstreamAuthHandle | undefined;
+  oauth: OAuthEngine | undefined;
 }
 
 /**
@@ -54,6 +58,16 @@ export class UpstreamManager {
 
   get(name: string): UpstreamConnection | undefined {
     return this.#entries.get(name)?.connection;
+  }
+
+  /** The OAuth engine of an HTTP upstream. */
+  oauth(name: string): OAuthEngine | undefined {
+    return this.#entries.get(name)?.oauth;
+  }
+
+  /** Every OAuth engine, for the callback to find the one that owns a `state`. */
+  oauthEngines(): OAuthEngine[] {
+    return [...this.#entries.values()].flatMap((e) => (e.oauth ? [e.oauth] : []));
   }
 
   /** Connections in settings order. */
@@ -114,7 +128,8 @@ export class UpstreamManager {
 
   #start(config: ServerConfig, settings: Settings): void {
     const name = config.name;
-    const auth = this.#options.authFor?.(config, { reconnect: () => this.reconnect(name) });
+    const oauth = this.#createOAuth(config, settings);
+    const auth: UpstreamAuth | undefined = oauth && { fetch: oauth.fetch };
     const connection = new UpstreamConnection(config, {
       timeouts: settings.system.timeouts,
       logger: this.#options.logger.child({ upstream: name }),
@@ -126,13 +141,46 @@ export class UpstreamManager {
       onState: (state) => this.#emit({ type: 'state', server: name, state }),
       onLists: (_lists, changed) => this.#emit({ type: 'lists', server: name, changed }),
     });
-    this.#entries.set(name, { connection, auth });
-    connection.start();
+    this.#entries.set(name, { connection, oauth });
+    if (!oauth) return connection.start();
+    // Persisted tokens must be loaded before the first request goes out.
+    oauth.init().then(
+      () => connection.start(),
+      (error: unknown) => {
+        this.#options.logger.error({ server: name, err: String(error) }, 'loading stored credentials failed');
+        connection.start();
+      },
+    );
+  }
+
+  #createOAuth(config: ServerConfig, settings: Settings): OAuthEngine | undefined {
+    const oauth = this.#options.oauth;
+    if (!oauth || config.type === 'stdio') return undefined;
+    const name = config.name;
+    let wasAuthorized = false;
+    return new OAuthEngine({
+      server: name,
+      serverUrl: config.url,
+      settings: config.oauth,
+      redirectUri: oauth.redirectUri,
+      store: oauth.store,
+      allowedPrivateHosts: settings.system.allowedPrivateHosts,
+      fetch: oauth.fetch,
+      logger: this.#options.logger,
+      onStageChange: (stage) => {
+        const authorized = stage.kind === 'authorized';
+        // A fresh authorization (callback done) reconnects an upstream that was waiting for it.
+        const status = this.get(name)?.state.status;
+        if (authorized && !wasAuthorized && status !== 'connected' && status !== 'disabled') this.reconnect(name);
+        wasAuthorized = authorized;
+        this.#emit({ type: 'auth', server: name });
+      },
+    });
   }
 
   async #stop(name: string, entry: Entry): Promise<void> {
     if (this.#entries.get(name) === entry) this.#entries.delete(name);
-    entry.auth?.close();
+    entry.oauth?.close();
     await entry.connection.stop();
     if (!this.#entries.has(name)) this.#emit({ type: 'removed', server: name });
   }

@@ -1,0 +1,17 @@
+/** The small HTML page a person sees after the authorization server sends them back. */
+export function callbackPage(input: { ok: boolean; message: string; code?: string }): string {
+  const title = input.ok ? 'Authorized' : 'Authorization failed';
+  const code = input.code ? `<p><code>${escapeHtml(input.code)}</code></p>` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Gatehouse: ${title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}
+h1{font-size:1.4rem}.ok{color:#146c2e}.fail{color:#a61b1b}</style></head>
+<body><h1 class="${input.ok ? 'ok' : 'fail'}">${title}</h1><p>${escapeHtml(input.message)}</p>${code}</body></html>
+`;
+}
+
+/** Messages may carry text an authorization server chose: never render it unescaped. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

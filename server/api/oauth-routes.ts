@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { isGatehouseError, toGatehouseError } from '../errors.js';
+import type { UpstreamManager } from '../upstream/manager.js';
+import { callbackPage } from './callback-page.js';
+
+/**
+ * `GET /oauth/callback`: where authorization servers send the person back. It needs no admin
+ * token (the browser arrives from the AS); the single-use `state` is what binds the response to a
+ * flow Gatehouse started. Unknown or reused state changes nothing.
+ */
+export async function oauthRoutes(app: FastifyInstance, opts: { manager: UpstreamManager }): Promise<void> {
+  app.get('/oauth/callback', async (req, reply) => {
+    const params = new URLSearchParams(req.raw.url?.split('?')[1] ?? '');
+    const state = params.get('state');
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    let engine;
+    if (state) {
+      for (const candidate of opts.manager.oauthEngines()) {
+        if (await candidate.ownsState(state)) {
+          engine = candidate;
+          break;
+        }
+      }
+    }
+    if (!engine) {
+      return reply.code(400).send(
+        callbackPage({
+          ok: false,
+          code: 'OAUTH_STATE_INVALID',
+          message: 'This authorization response is unknown, expired or was already used. Start again from Gatehouse.',
+        }),
+      );
+    }
+    try {
+      await engine.handleCallback(params);
+      const server = engine.status();
+      req.log.info({ stage: server.stage }, 'authorization completed');
+      return reply.send(callbackPage({ ok: true, message: 'Gatehouse is now authorized. You can close this window.' }));
+    } catch (error) {
+      const failure = isGatehouseError(error) ? error : toGatehouseError(error, 'OAUTH_CALLBACK_ERROR');
+      req.log.warn({ code: failure.code }, 'authorization callback failed');
+      return reply.code(failure.status >= 500 ? 502 : 400).send(
+        callbackPage({ ok: false, code: failure.code, message: failure.message }),
+      );
+    }
+  });
+}
