@@ -4,6 +4,7 @@ import { isGatehouseError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
+import { allowedHostNames } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
 import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
@@ -17,6 +18,8 @@ export interface AppOptions {
   /** A loaded SettingsStore; buildApp subscribes to its changes. */
   store: SettingsStore;
   adminToken: string;
+  /** The address main binds; a loopback one is added to the Host names MCP requests may use. */
+  host?: string;
   logger?: FastifyServerOptions['logger'];
   /** Where OAuth credentials live; default: encrypted in the settings file. */
   credentials?: CredentialStore;
@@ -97,7 +100,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     return reply.code(status).send({ error: { code, message: status >= 500 ? 'Internal error' : message } });
   });
 
-  await app.register(gatewayRoutes, { gateway });
+  await app.register(gatewayRoutes, {
+    gateway,
+    allowedHosts: () => allowedHostNames(store.current.system.baseUrl, options.host),
+  });
   await app.register(adminRoutes, { adminToken: options.adminToken, manager, gateway });
   await app.register(oauthRoutes, { manager });
 

@@ -9,6 +9,7 @@ import { buildApp, VERSION } from './app.js';
 import { isGatehouseError } from './errors.js';
 import type { Logger } from './log.js';
 import { resolveAdminToken } from './security/admin-token.js';
+import { isLoopback } from './security/inbound.js';
 import { SecretBox } from './settings/secrets.js';
 import { SettingsStore } from './settings/store.js';
 
@@ -103,7 +104,17 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  const { app } = await buildApp({ store, adminToken, logger: loggerOptions });
+  if (!isLoopback(cli.host)) {
+    // DESIGN.md, security baseline: bound beyond loopback, /mcp needs inbound authentication,
+    // which this version does not have yet.
+    console.error(
+      `gatehouse: refusing to listen on ${cli.host}: the MCP endpoint has no inbound authentication yet, ` +
+        'so it may only listen on a loopback address (127.0.0.1, localhost, ::1). Put a reverse proxy with ' +
+        'authentication in front of it to reach it from elsewhere.',
+    );
+    return EXIT_USAGE;
+  }
+  const { app } = await buildApp({ store, adminToken, host: cli.host, logger: loggerOptions });
   store.setLogger(app.log as unknown as Logger);
   await store.startWatching();
 

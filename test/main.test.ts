@@ -45,6 +45,13 @@ describe('the gatehouse command', () => {
     assert.match(proc.stderr(), /github/);
   });
 
+  test('binding beyond loopback is refused while /mcp has no inbound authentication', async () => {
+    const path = await settingsFile({ mcpServers: {} });
+    const proc = runGatehouse(['--config', path, '--host', '0.0.0.0', '--port', '0'], KEY_ENV);
+    assert.equal((await proc.exited).code, 2);
+    assert.match(proc.stderr(), /refusing to listen on 0\.0\.0\.0/);
+  });
+
   test('unknown flags are a usage error', async () => {
     const proc = runGatehouse(['--nope'], KEY_ENV);
     assert.equal((await proc.exited).code, 2);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { checkHostAndOrigin } from '../security/inbound.js';
 import type { Gateway } from './gateway.js';
 
 /** JSON-RPC error bodies for transport-level failures (no request id is known there). */
@@ -15,8 +16,19 @@ interface ScopeParams {
  * The aggregated MCP endpoint: Streamable HTTP at /mcp and /mcp/:name (a group or one server),
  * legacy HTTP+SSE at /sse (+ /sse/:name) with POSTs to /messages.
  */
-export async function gatewayRoutes(app: FastifyInstance, opts: { gateway: Gateway }): Promise<void> {
+export async function gatewayRoutes(
+  app: FastifyInstance,
+  opts: { gateway: Gateway; allowedHosts: () => Set<string> },
+): Promise<void> {
   const { gateway } = opts;
+
+  app.addHook('onRequest', async (req, reply) => {
+    const verdict = checkHostAndOrigin(req.headers, opts.allowedHosts());
+    if (!verdict.ok) {
+      req.log.warn({ reason: verdict.reason }, 'MCP request refused');
+      return reply.code(403).send(rpcError(-32000, `Forbidden: ${verdict.reason}`));
+    }
+  });
 
   // A malformed body is a JSON-RPC parse error, not Fastify's generic 400.
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _req, reply) => {
