@@ -10,7 +10,7 @@ import { GatehouseError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerConfig, Timeouts } from '../settings/types.js';
 import { BoundedLog } from './bounded-log.js';
-import { backoffDelay, classifyFailure, shouldFallBackToSse } from './policy.js';
+import { backoffDelay, classifyFailure, shouldFallBackToSse, type FailureKind } from './policy.js';
 import { EMPTY_LISTS, fetchList, fetchLists, type ListKind, type UpstreamLists } from './lists.js';
 import { createTransport, type FetchLike, type TransportKind } from './transports.js';
 
@@ -25,6 +25,11 @@ export type ConnectionState =
 /** The seam to the OAuth engine: how an HTTP upstream's requests get their credentials. */
 export interface UpstreamAuth {
   fetch: FetchLike;
+  /**
+   * Set when no request can succeed until a person authorizes. Consulted after a failure whose
+   * error the transport rewrapped (the SDK's SSE transport reports its own SseError, not ours).
+   */
+  authorizationNeeded(): GatehouseError | undefined;
 }
 
 export interface ConnectionDeps {
@@ -229,7 +234,8 @@ export class UpstreamConnection {
     });
     const client = new Client(this.#deps.clientInfo, { capabilities: {} });
     client.onclose = () => this.#onClosed(generation, client);
-    client.onerror = (error) => this.#deps.logger.debug({ server: this.name, err: error.message }, 'upstream error');
+    client.onerror = (error) =>
+      this.#deps.logger.debug({ server: this.name, err: error.message }, 'upstream error');
     try {
       await client.connect(transport, { timeout: this.#deps.timeouts.connectMs });
       this.#watchLists(client, generation);
@@ -253,7 +259,10 @@ export class UpstreamConnection {
           this.#deps.onLists(this.#lists, [kind]);
         },
         (error: unknown) =>
-          this.#deps.logger.warn({ server: this.name, list: kind, err: String(error) }, 'list refresh failed'),
+          this.#deps.logger.warn(
+            { server: this.name, list: kind, err: String(error) },
+            'list refresh failed',
+          ),
       );
     };
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => refresh('tools'));
@@ -288,7 +297,9 @@ export class UpstreamConnection {
 
   #onFailure(error: unknown): void {
     if (this.#stopped) return;
-    const failure = classifyFailure(error);
+    const classified = classifyFailure(error);
+    const needed = classified.kind === 'retry' ? this.#deps.auth?.authorizationNeeded() : undefined;
+    const failure: FailureKind = needed ? { kind: 'auth-required', error: needed } : classified;
     if (failure.kind === 'auth-required') {
       // No tight loop: the OAuth engine reconnects this upstream once a person has authorized it.
       this.#setState({ status: 'auth_required', error: failure.error.toJSON() });
@@ -353,19 +364,29 @@ export class UpstreamConnection {
 function unavailable(server: string, state: ConnectionState): GatehouseError {
   switch (state.status) {
     case 'disabled':
-      return new GatehouseError('UPSTREAM_DISABLED', `server "${server}" is disabled`, { details: { server } });
+      return new GatehouseError('UPSTREAM_DISABLED', `server "${server}" is disabled`, {
+        details: { server },
+      });
     case 'connecting':
       return new GatehouseError('UPSTREAM_CONNECTING', `server "${server}" is still connecting`, {
         details: { server },
       });
     case 'auth_required':
-      return new GatehouseError(state.error.code, `server "${server}" needs authorization: ${state.error.message}`, {
-        details: { server },
-      });
+      return new GatehouseError(
+        state.error.code,
+        `server "${server}" needs authorization: ${state.error.message}`,
+        {
+          details: { server },
+        },
+      );
     case 'error':
-      return new GatehouseError(state.error.code, `server "${server}" is unavailable: ${state.error.message}`, {
-        details: { server, nextRetryAt: state.nextRetryAt },
-      });
+      return new GatehouseError(
+        state.error.code,
+        `server "${server}" is unavailable: ${state.error.message}`,
+        {
+          details: { server, nextRetryAt: state.nextRetryAt },
+        },
+      );
     case 'connected':
       return new GatehouseError('UPSTREAM_CLOSED', `server "${server}" has no live connection`, {
         details: { server },

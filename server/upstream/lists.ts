@@ -1,5 +1,12 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ErrorCode, McpError, type Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  type Prompt,
+  Resource,
+  ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 
 /** What one upstream offers, as last listed. */
 export interface UpstreamLists {
@@ -32,22 +39,42 @@ export async function fetchLists(client: Client, timeoutMs: number): Promise<Ups
 }
 
 /** Lists one kind again, as a list_changed notification asks. */
-export async function fetchList(client: Client, timeoutMs: number, kind: ListKind): Promise<Partial<UpstreamLists>> {
+export async function fetchList(
+  client: Client,
+  timeoutMs: number,
+  kind: ListKind,
+): Promise<Partial<UpstreamLists>> {
   const caps = client.getServerCapabilities() ?? {};
   const options = { timeout: timeoutMs };
   switch (kind) {
     case 'tools':
       if (!caps.tools) return { tools: [] };
-      return { tools: await paginate((cursor) => client.listTools({ cursor }, options), (r) => r.tools) };
+      return {
+        tools: await paginate(
+          (cursor) => client.listTools({ cursor }, options),
+          (r) => r.tools,
+        ),
+      };
     case 'prompts':
       if (!caps.prompts) return { prompts: [] };
-      return { prompts: await paginate((cursor) => client.listPrompts({ cursor }, options), (r) => r.prompts) };
+      return {
+        prompts: await paginate(
+          (cursor) => client.listPrompts({ cursor }, options),
+          (r) => r.prompts,
+        ),
+      };
     case 'resources':
       if (!caps.resources) return { resources: [], resourceTemplates: [] };
       return {
-        resources: await paginate((cursor) => client.listResources({ cursor }, options), (r) => r.resources),
+        resources: await paginate(
+          (cursor) => client.listResources({ cursor }, options),
+          (r) => r.resources,
+        ),
         resourceTemplates: await orEmptyWhenUnsupported(
-          paginate((cursor) => client.listResourceTemplates({ cursor }, options), (r) => r.resourceTemplates),
+          paginate(
+            (cursor) => client.listResourceTemplates({ cursor }, options),
+            (r) => r.resourceTemplates,
+          ),
         ),
       };
   }

@@ -1,3 +1,4 @@
+import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OAuthEngine } from '../oauth/engine.js';
 import type { CredentialStore } from '../settings/credentials.js';
@@ -129,7 +130,10 @@ export class UpstreamManager {
   #start(config: ServerConfig, settings: Settings): void {
     const name = config.name;
     const oauth = this.#createOAuth(config, settings);
-    const auth: UpstreamAuth | undefined = oauth && { fetch: oauth.fetch };
+    const auth: UpstreamAuth | undefined = oauth && {
+      fetch: oauth.fetch,
+      authorizationNeeded: () => authorizationNeeded(name, oauth),
+    };
     const connection = new UpstreamConnection(config, {
       timeouts: settings.system.timeouts,
       logger: this.#options.logger.child({ upstream: name }),
@@ -171,7 +175,8 @@ export class UpstreamManager {
         const authorized = stage.kind === 'authorized';
         // A fresh authorization (callback done) reconnects an upstream that was waiting for it.
         const status = this.get(name)?.state.status;
-        if (authorized && !wasAuthorized && status !== 'connected' && status !== 'disabled') this.reconnect(name);
+        if (authorized && !wasAuthorized && status !== 'connected' && status !== 'disabled')
+          this.reconnect(name);
         wasAuthorized = authorized;
         this.#emit({ type: 'auth', server: name });
       },
@@ -203,4 +208,24 @@ export class UpstreamManager {
 function sameConnection(a: ServerConfig, b: ServerConfig): boolean {
   const strip = ({ tools: _t, fingerprint: _f, ...rest }: ServerConfig) => rest;
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+/** An upstream whose OAuth engine waits for a person (or failed) cannot connect until then. */
+function authorizationNeeded(name: string, oauth: OAuthEngine): GatehouseError | undefined {
+  const stage = oauth.stage;
+  if (stage.kind === 'awaiting_user') {
+    return new GatehouseError('UPSTREAM_AUTH_REQUIRED', `server "${name}" needs authorization`, {
+      details: { server: name },
+    });
+  }
+  if (stage.kind === 'failed') {
+    return new GatehouseError(
+      'UPSTREAM_AUTH_REQUIRED',
+      `server "${name}" needs authorization: ${stage.message}`,
+      {
+        details: { server: name, code: stage.code },
+      },
+    );
+  }
+  return undefined;
 }

@@ -32,7 +32,10 @@ export function classifyFailure(error: unknown): FailureKind {
     return { kind: 'session-expired', error: wrap('UPSTREAM_CLOSED', 'the upstream session expired', error) };
   }
   if (status !== undefined) {
-    return { kind: 'retry', error: wrap('UPSTREAM_HTTP_ERROR', `HTTP ${status}: ${messageOf(error)}`, error) };
+    return {
+      kind: 'retry',
+      error: wrap('UPSTREAM_HTTP_ERROR', `HTTP ${status}: ${messageOf(error)}`, error),
+    };
   }
   if (error instanceof McpError) {
     if (error.code === ErrorCode.RequestTimeout) {
@@ -53,7 +56,13 @@ export function classifyFailure(error: unknown): FailureKind {
  */
 export function shouldFallBackToSse(error: unknown): boolean {
   const status = httpStatusOf(error);
-  return error instanceof StreamableHTTPError && status !== undefined && status >= 400 && status < 500 && status !== 401;
+  return (
+    error instanceof StreamableHTTPError &&
+    status !== undefined &&
+    status >= 400 &&
+    status < 500 &&
+    status !== 401
+  );
 }
 
 function httpStatusOf(error: unknown): number | undefined {

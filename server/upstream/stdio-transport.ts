@@ -58,9 +58,13 @@ export class StdioTransport implements Transport {
       });
       this.#child = child;
       child.once('error', (error) => {
-        const wrapped = new GatehouseError('UPSTREAM_SPAWN_FAILED', `cannot start "${command}": ${error.message}`, {
-          cause: error,
-        });
+        const wrapped = new GatehouseError(
+          'UPSTREAM_SPAWN_FAILED',
+          `cannot start "${command}": ${error.message}`,
+          {
+            cause: error,
+          },
+        );
         reject(wrapped);
         this.onerror?.(wrapped);
         this.#finish();
@@ -110,7 +114,10 @@ export class StdioTransport implements Transport {
     const grace = this.#options.graceMs ?? 1_000;
     const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     const waitExit = (ms: number) =>
-      Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+      Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+      ]);
     child.stdin?.end();
     if (await waitExit(grace)) return;
     signalGroup(child, 'SIGTERM');

@@ -53,4 +53,3 @@ export function createTransport(kind: TransportKind, config: ServerConfig, deps:
   }
   return new StreamableHTTPClientTransport(url, { requestInit, fetch: deps.fetch });
 }
-

@@ -51,17 +51,25 @@ describe('authorizing an OAuth upstream through the gateway', () => {
     assert.equal(status.error?.code, 'UPSTREAM_AUTH_REQUIRED');
     await gw.waitForServer('plain', (s) => s.status === 'connected', 'connected');
     const client = await gw.client();
-    await assert.rejects(client.callTool({ name: 'secure__echo', arguments: { text: 'x' } }), (error: Error) => {
-      assert.match(error.message, /"secure" needs authorization/);
-      assert.match(error.message, /authorize/i);
-      return true;
-    });
+    await assert.rejects(
+      client.callTool({ name: 'secure__echo', arguments: { text: 'x' } }),
+      (error: Error) => {
+        assert.match(error.message, /"secure" needs authorization/);
+        assert.match(error.message, /authorize/i);
+        return true;
+      },
+    );
     // The other upstream is not affected.
-    assert.equal(textOf(await client.callTool({ name: 'plain__echo', arguments: { text: 'ok' } })), 'plain:ok');
+    assert.equal(
+      textOf(await client.callTool({ name: 'plain__echo', arguments: { text: 'ok' } })),
+      'plain:ok',
+    );
   });
 
   test('a forged callback state is refused and changes nothing', async () => {
-    const res = await fetch(`${gw.base}/oauth/callback?code=abc&state=forged-state&iss=${encodeURIComponent(as.issuer)}`);
+    const res = await fetch(
+      `${gw.base}/oauth/callback?code=abc&state=forged-state&iss=${encodeURIComponent(as.issuer)}`,
+    );
     assert.equal(res.status, 400);
     assert.match(await res.text(), /OAUTH_STATE_INVALID/);
     const detail = (await (await gw.api('/api/servers/secure')).json()) as AuthDetail;
@@ -103,13 +111,16 @@ describe('authorizing an OAuth upstream through the gateway', () => {
     assert.equal(detail.auth.client?.issuer, as.issuer);
     assert.equal(typeof detail.auth.token?.expiresAt, 'number');
     assert.ok(detail.auth.log.length > 0);
-    for (const token of protectedMcp.seen.tokens) assert.ok(!raw.includes(token), 'no access token in the API');
+    for (const token of protectedMcp.seen.tokens)
+      assert.ok(!raw.includes(token), 'no access token in the API');
     assert.ok(as.lastRefreshToken && !raw.includes(as.lastRefreshToken), 'no refresh token in the API');
   });
 
   test('tokens are persisted in the settings file encrypted, never in plaintext', async () => {
     const text = await readFile(gw.settingsPath, 'utf8');
-    const file = JSON.parse(text) as { mcpServers: { secure: { gatehouse?: { credentials?: Record<string, string> } } } };
+    const file = JSON.parse(text) as {
+      mcpServers: { secure: { gatehouse?: { credentials?: Record<string, string> } } };
+    };
     const blob = file.mcpServers.secure.gatehouse?.credentials?.gateway;
     assert.match(blob ?? '', /^enc:v1:/);
     for (const token of protectedMcp.seen.tokens) assert.ok(!text.includes(token));
@@ -124,7 +135,10 @@ describe('authorizing an OAuth upstream through the gateway', () => {
     gw = await startGateway(null, { dir });
     await gw.waitForServer('secure', (s) => s.status === 'connected', 'connected after restart');
     const client = await gw.client();
-    assert.match(textOf(await client.callTool({ name: 'secure__echo', arguments: { text: 'again' } })), /again/);
+    assert.match(
+      textOf(await client.callTool({ name: 'secure__echo', arguments: { text: 'again' } })),
+      /again/,
+    );
     assert.equal(as.counts.authorizations, authorizations);
     assert.equal(as.counts.registrations, registrations);
   });
@@ -141,8 +155,14 @@ describe('authorizing an OAuth upstream through the gateway', () => {
       'auth_required after disconnect',
     );
     const client = await gw.client();
-    await waitUntil(async () => (await client.listTools()).tools.every((t) => !t.name.startsWith('secure__')), 'secure tools gone');
-    assert.equal(textOf(await client.callTool({ name: 'plain__echo', arguments: { text: 'still' } })), 'plain:still');
+    await waitUntil(
+      async () => (await client.listTools()).tools.every((t) => !t.name.startsWith('secure__')),
+      'secure tools gone',
+    );
+    assert.equal(
+      textOf(await client.callTool({ name: 'plain__echo', arguments: { text: 'still' } })),
+      'plain:still',
+    );
     const text = await readFile(gw.settingsPath, 'utf8');
     for (const token of protectedMcp.seen.tokens) assert.ok(!text.includes(token));
   });
@@ -151,5 +171,39 @@ describe('authorizing an OAuth upstream through the gateway', () => {
     const res = await gw.api('/api/servers/nope/authorize', { method: 'POST' });
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'SERVER_NOT_FOUND');
+  });
+});
+
+describe('an SSE upstream with OAuth through the gateway', () => {
+  let as: AuthServer;
+  let sse: ProtectedMcp;
+  let gw: TestGateway;
+  before(async () => {
+    as = await startAuthServer();
+    sse = await startProtectedMcp({ authServer: as, transport: 'sse' });
+    gw = await startGateway({
+      mcpServers: { legacy: { type: 'sse', url: sse.url } },
+      systemConfig: { timeouts: FAST_TIMEOUTS },
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await sse?.close();
+    await as?.close();
+  });
+
+  test('waits in auth_required (no retry loop), then connects once authorized', async () => {
+    const waiting = await gw.waitForServer('legacy', (s) => s.status === 'auth_required', 'auth_required');
+    assert.equal(waiting.nextRetryAt, undefined, 'no retry is scheduled while waiting for a person');
+    const { authorizationUrl } = (await (
+      await gw.api('/api/servers/legacy/authorize', { method: 'POST' })
+    ).json()) as {
+      authorizationUrl: string;
+    };
+    const redirect = await completeAuthorization(authorizationUrl);
+    assert.equal((await fetch(`${gw.base}/oauth/callback${redirect.search}`)).status, 200);
+    await gw.waitForServer('legacy', (s) => s.status === 'connected', 'connected');
+    const client = await gw.client();
+    assert.match(textOf(await client.callTool({ name: 'legacy__echo', arguments: { text: 'sse' } })), /sse/);
   });
 });
