@@ -85,10 +85,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   store.on('change', ({ next, diff }) => {
     logger.info({ ...diff }, 'settings changed; applying');
     gateway.settingsChanged(next);
-    manager.apply(next).catch((error: unknown) => logger.error({ err: String(error) }, 'applying settings failed'));
+    manager
+      .apply(next)
+      .catch((error: unknown) => logger.error({ err: String(error) }, 'applying settings failed'));
   });
   store.on('invalid', (error) => {
-    logger.error({ code: error.code, problems: error.details?.problems }, `settings edit rejected: ${error.message}`);
+    logger.error(
+      { code: error.code, problems: error.details?.problems },
+      `settings edit rejected: ${error.message}`,
+    );
   });
 
   app.setErrorHandler((error: unknown, _req, reply) => {

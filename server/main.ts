@@ -84,7 +84,11 @@ async function main(): Promise<number> {
   let tokenSource: string;
   try {
     const bootLogger = stderrLogger();
-    const secrets = new SecretBox({ configured: process.env.GATEHOUSE_SECRET_KEY, settingsDir, logger: bootLogger });
+    const secrets = new SecretBox({
+      configured: process.env.GATEHOUSE_SECRET_KEY,
+      settingsDir,
+      logger: bootLogger,
+    });
     store = new SettingsStore({ path: cli.config, env: process.env, logger: bootLogger, secrets });
     await store.load();
     ({ token: adminToken, source: tokenSource } = await resolveAdminToken({
@@ -94,11 +98,8 @@ async function main(): Promise<number> {
     }));
   } catch (error) {
     if (isGatehouseError(error)) {
+      // The message already lists every problem with its path, one per line.
       console.error(`gatehouse: ${cli.config}: ${error.message}`);
-      const problems = error.details?.problems;
-      if (Array.isArray(problems) && problems.length > 1) {
-        for (const p of problems as Array<{ path: string; message: string }>) console.error(`  ${p.path}: ${p.message}`);
-      }
       return EXIT_USAGE;
     }
     throw error;

@@ -27,7 +27,9 @@ describe('the gatehouse command', () => {
   }
 
   test('an invalid settings file stops start-up with exit code 2 and names the path and problem', async () => {
-    const path = await settingsFile({ mcpServers: { github: { type: 'streamable-http', url: 'github.com/mcp' } } });
+    const path = await settingsFile({
+      mcpServers: { github: { type: 'streamable-http', url: 'github.com/mcp' } },
+    });
     const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
     const { code } = await proc.exited;
     assert.equal(code, 2);
@@ -36,7 +38,9 @@ describe('the gatehouse command', () => {
 
   test('a missing ${VAR} stops start-up naming the variable and the server', async () => {
     const path = await settingsFile({
-      mcpServers: { github: { url: 'https://example.test/mcp', headers: { Authorization: 'Bearer ${NO_SUCH_VAR_X}' } } },
+      mcpServers: {
+        github: { url: 'https://example.test/mcp', headers: { Authorization: 'Bearer ${NO_SUCH_VAR_X}' } },
+      },
     });
     const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
     const { code } = await proc.exited;
@@ -65,7 +69,10 @@ describe('the gatehouse command', () => {
       assert.match(proc.stdout(), /Dashboard: +http:\/\/localhost:\d+\/#token=main-test-token/);
       const client = new Client({ name: 't', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
-      await waitUntil(async () => (await client.listTools()).tools.some((t) => t.name === 'demo__echo'), 'demo tools');
+      await waitUntil(
+        async () => (await client.listTools()).tools.some((t) => t.name === 'demo__echo'),
+        'demo tools',
+      );
       const result = await client.callTool({ name: 'demo__add', arguments: { a: 2, b: 3 } });
       assert.equal(textOf(result), '5');
       await client.close();
@@ -80,7 +87,9 @@ describe('the gatehouse command', () => {
     const proc = runGatehouse([], { ...KEY_ENV, GATEHOUSE_CONFIG: path, PORT: '0', HOST: '127.0.0.1' });
     try {
       const base = await proc.ready;
-      const res = await fetch(`${base}/api/servers`, { headers: { authorization: 'Bearer main-test-token' } });
+      const res = await fetch(`${base}/api/servers`, {
+        headers: { authorization: 'Bearer main-test-token' },
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), []);
     } finally {
@@ -97,7 +106,10 @@ describe('the gatehouse command', () => {
     const base = await proc.ready;
     const client = new Client({ name: 't', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
-    await waitUntil(async () => (await client.listTools()).tools.some((t) => t.name === 'kid__pids'), 'stdio tools');
+    await waitUntil(
+      async () => (await client.listTools()).tools.some((t) => t.name === 'kid__pids'),
+      'stdio tools',
+    );
     const pids = JSON.parse(textOf(await client.callTool({ name: 'kid__pids', arguments: {} }))) as {
       pid: number;
       grandchild: number;
@@ -124,7 +136,9 @@ describe('the gatehouse command', () => {
     try {
       const base = await proc.ready;
       await waitUntil(async () => {
-        const res = await fetch(`${base}/api/servers`, { headers: { authorization: 'Bearer main-test-token' } });
+        const res = await fetch(`${base}/api/servers`, {
+          headers: { authorization: 'Bearer main-test-token' },
+        });
         return ((await res.json()) as Array<{ status: string }>)[0]?.status === 'connected';
       }, 'stdio upstream connected');
       const cliDir = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build');
@@ -132,7 +146,9 @@ describe('the gatehouse command', () => {
       // The CLI looks for its package.json relative to the working directory: run it from its own folder.
       const inspector = (args: string[]) => run(process.execPath, [cli, ...args], { cwd: cliDir });
       const listed = await inspector([`${base}/mcp`, '--transport', 'http', '--method', 'tools/list']);
-      const tools = (JSON.parse(listed.stdout) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
+      const tools = (JSON.parse(listed.stdout) as { tools: Array<{ name: string }> }).tools.map(
+        (t) => t.name,
+      );
       assert.ok(tools.includes('kid__echo'), tools.join(','));
       const called = await inspector([
         `${base}/mcp`,
@@ -145,7 +161,10 @@ describe('the gatehouse command', () => {
         '--tool-arg',
         'text=from inspector',
       ]);
-      assert.equal((JSON.parse(called.stdout) as { content: Array<{ text: string }> }).content[0]?.text, 'insp:from inspector');
+      assert.equal(
+        (JSON.parse(called.stdout) as { content: Array<{ text: string }> }).content[0]?.text,
+        'insp:from inspector',
+      );
     } finally {
       proc.child.kill('SIGTERM');
       await proc.exited;

@@ -12,7 +12,10 @@ export async function oauthRoutes(app: FastifyInstance, opts: { manager: Upstrea
   app.get('/oauth/callback', async (req, reply) => {
     const params = new URLSearchParams(req.raw.url?.split('?')[1] ?? '');
     const state = params.get('state');
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer');
     let engine;
     if (state) {
       for (const candidate of opts.manager.oauthEngines()) {
@@ -27,7 +30,8 @@ export async function oauthRoutes(app: FastifyInstance, opts: { manager: Upstrea
         callbackPage({
           ok: false,
           code: 'OAUTH_STATE_INVALID',
-          message: 'This authorization response is unknown, expired or was already used. Start again from Gatehouse.',
+          message:
+            'This authorization response is unknown, expired or was already used. Start again from Gatehouse.',
         }),
       );
     }
@@ -35,13 +39,15 @@ export async function oauthRoutes(app: FastifyInstance, opts: { manager: Upstrea
       await engine.handleCallback(params);
       const server = engine.status();
       req.log.info({ stage: server.stage }, 'authorization completed');
-      return reply.send(callbackPage({ ok: true, message: 'Gatehouse is now authorized. You can close this window.' }));
+      return reply.send(
+        callbackPage({ ok: true, message: 'Gatehouse is now authorized. You can close this window.' }),
+      );
     } catch (error) {
       const failure = isGatehouseError(error) ? error : toGatehouseError(error, 'OAUTH_CALLBACK_ERROR');
       req.log.warn({ code: failure.code }, 'authorization callback failed');
-      return reply.code(failure.status >= 500 ? 502 : 400).send(
-        callbackPage({ ok: false, code: failure.code, message: failure.message }),
-      );
+      return reply
+        .code(failure.status >= 500 ? 502 : 400)
+        .send(callbackPage({ ok: false, code: failure.code, message: failure.message }));
     }
   });
 }

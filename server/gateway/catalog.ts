@@ -90,7 +90,10 @@ export class Catalog {
         disabledTools: disabled,
         prompts: [],
         resources: c.lists.resources,
-        templates: c.lists.resourceTemplates.map((template) => ({ template, matcher: safeTemplate(template) })),
+        templates: c.lists.resourceTemplates.map((template) => ({
+          template,
+          matcher: safeTemplate(template),
+        })),
       });
     }
     const tools = exposeNames(toolNames, this.#separator);
@@ -118,7 +121,8 @@ export class Catalog {
       for (const resource of view.resources) {
         const owner = this.#resourceIndex.get(resource.uri);
         if (owner === undefined) this.#resourceIndex.set(resource.uri, server);
-        else if (owner !== server) resourceClashes.push(`resource ${resource.uri}: ${owner} serves it, not ${server}`);
+        else if (owner !== server)
+          resourceClashes.push(`resource ${resource.uri}: ${owner} serves it, not ${server}`);
       }
     }
     const clashes = [...tools.clashes, ...prompts.clashes, ...resourceClashes];
@@ -180,7 +184,9 @@ export class Catalog {
   }
 
   /** The tool behind an exposed name, or the server its prefix names (to report its state). */
-  resolveTool(exposed: string): (Routed & { disabled: boolean }) | { server: string; name: undefined } | undefined {
+  resolveTool(
+    exposed: string,
+  ): (Routed & { disabled: boolean }) | { server: string; name: undefined } | undefined {
     const routed = this.#toolIndex.get(exposed);
     if (routed) {
       const disabled = this.#views.get(routed.server)?.disabledTools.has(routed.name) ?? false;
@@ -207,7 +213,10 @@ export class Catalog {
   #byPrefix(exposed: string): { server: string; name: undefined } | undefined {
     let best: string | undefined;
     for (const server of this.#source.list().map((c) => c.name)) {
-      if (exposed.startsWith(server + this.#separator) && (best === undefined || server.length > best.length)) {
+      if (
+        exposed.startsWith(server + this.#separator) &&
+        (best === undefined || server.length > best.length)
+      ) {
         best = server;
       }
     }

@@ -120,7 +120,12 @@ export class Gateway {
     await server.connect(transport);
   }
 
-  async handleSsePost(id: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<boolean> {
+  async handleSsePost(
+    id: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+  ): Promise<boolean> {
     const session = this.#sessions.get(id);
     if (!session || session.kind !== 'sse') return false;
     await session.handle(req, res, body);
@@ -132,7 +137,9 @@ export class Gateway {
     this.#sessions.clear();
     await Promise.all(
       sessions.map((s) =>
-        s.close().catch((error: unknown) => this.#options.logger.debug({ err: String(error) }, 'session close')),
+        s
+          .close()
+          .catch((error: unknown) => this.#options.logger.debug({ err: String(error) }, 'session close')),
       ),
     );
   }

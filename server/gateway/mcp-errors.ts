@@ -53,7 +53,10 @@ export function toMcpError(error: unknown, context: McpErrorContext = {}): RpcEr
       const elicitations = [{ mode: 'url', elicitationId: randomUUID(), url, message }];
       return new RpcError(ErrorCode.UrlElicitationRequired, message, { ...data, elicitations });
     }
-    return new RpcError(ErrorCode.InternalError, message, { ...data, ...(url ? { authorizationUrl: url } : {}) });
+    return new RpcError(ErrorCode.InternalError, message, {
+      ...data,
+      ...(url ? { authorizationUrl: url } : {}),
+    });
   }
   return new RpcError(JSON_RPC_CODE[error.code] ?? ErrorCode.InternalError, error.message, data);
 }

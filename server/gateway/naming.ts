@@ -24,7 +24,9 @@ export function exposeNames(items: Named[], sep: string): { names: Map<string, s
     for (let n = 2; taken.has(exposed); n++) exposed = `${wanted}${sep}${n}`;
     if (exposed !== wanted) {
       const holder = taken.get(wanted)!;
-      clashes.push(`"${wanted}" is ${holder.server}'s "${holder.name}"; ${item.server}'s "${item.name}" is "${exposed}"`);
+      clashes.push(
+        `"${wanted}" is ${holder.server}'s "${holder.name}"; ${item.server}'s "${item.name}" is "${exposed}"`,
+      );
     }
     taken.set(exposed, item);
     names.set(id, exposed);

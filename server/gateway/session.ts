@@ -37,7 +37,10 @@ export interface SessionDeps {
  * One inbound MCP session: an SDK low-level Server whose handlers answer lists from the catalog
  * and route calls to the owning upstream, passing progress and cancellation through.
  */
-export function createSessionServer(scope: Scope, deps: SessionDeps): { server: Server; dispose: () => void } {
+export function createSessionServer(
+  scope: Scope,
+  deps: SessionDeps,
+): { server: Server; dispose: () => void } {
   const server = new Server(deps.serverInfo, {
     capabilities: {
       tools: { listChanged: true },
@@ -113,7 +116,8 @@ export function createSessionServer(scope: Scope, deps: SessionDeps): { server: 
     ) => Promise<T>,
   ): Promise<T> {
     const upstream = deps.upstream(serverName);
-    if (!upstream) throw toMcpError(new GatehouseError('SERVER_NOT_FOUND', `no server named "${serverName}"`));
+    if (!upstream)
+      throw toMcpError(new GatehouseError('SERVER_NOT_FOUND', `no server named "${serverName}"`));
     const progressToken = extra._meta?.progressToken;
     const options: RequestOptionsLike = {
       signal: extra.signal,
@@ -124,7 +128,10 @@ export function createSessionServer(scope: Scope, deps: SessionDeps): { server: 
           ? undefined
           : (progress) => {
               void extra
-                .sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { ...progress, progressToken },
+                })
                 .catch(() => undefined);
             },
     };
@@ -163,5 +170,7 @@ function notify(server: Server, kinds: Set<ListKind>, logger: Logger): void {
   if (kinds.has('tools')) sends.push(server.sendToolListChanged());
   if (kinds.has('prompts')) sends.push(server.sendPromptListChanged());
   if (kinds.has('resources')) sends.push(server.sendResourceListChanged());
-  Promise.all(sends).catch((error: unknown) => logger.debug({ err: String(error) }, 'list_changed not delivered'));
+  Promise.all(sends).catch((error: unknown) =>
+    logger.debug({ err: String(error) }, 'list_changed not delivered'),
+  );
 }

@@ -76,7 +76,10 @@ describe('aggregation of several upstreams', () => {
     const group = await gw.client('/mcp/pair');
     const groupServers = new Set((await group.listTools()).tools.map((t) => t.name.split('__')[0]));
     assert.deepEqual([...groupServers].sort(), ['alpha', 'local']);
-    await assert.rejects(group.callTool({ name: 'beta__echo', arguments: { text: 'x' } }), /no tool named "beta__echo"/);
+    await assert.rejects(
+      group.callTool({ name: 'beta__echo', arguments: { text: 'x' } }),
+      /no tool named "beta__echo"/,
+    );
 
     const single = await gw.client('/mcp/beta');
     const singleTools = (await single.listTools()).tools.map((t) => t.name);
@@ -87,13 +90,19 @@ describe('aggregation of several upstreams', () => {
     const client = await gw.client('/sse', { sse: true });
     const names = (await client.listTools()).tools.map((t) => t.name);
     assert.ok(names.includes('alpha__echo'));
-    assert.equal(textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'via sse' } })), 'local:via sse');
+    assert.equal(
+      textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'via sse' } })),
+      'local:via sse',
+    );
   });
 
   test('GET /api/servers shows every server with its state and tools', async () => {
     const unauthorized = await fetch(`${gw.base}/api/servers`);
     assert.equal(unauthorized.status, 401);
-    assert.equal(((await unauthorized.json()) as { error: { code: string } }).error.code, 'ADMIN_UNAUTHORIZED');
+    assert.equal(
+      ((await unauthorized.json()) as { error: { code: string } }).error.code,
+      'ADMIN_UNAUTHORIZED',
+    );
     const wrong = await fetch(`${gw.base}/api/servers`, { headers: { authorization: 'Bearer nope' } });
     assert.equal(wrong.status, 401);
 

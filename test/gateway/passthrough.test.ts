@@ -53,9 +53,13 @@ describe('notifications, progress and cancellation pass through', () => {
   test('progress notifications from the upstream reach the caller', async () => {
     const client = await gw.client();
     const seen: Array<{ progress: number; total?: number; message?: string }> = [];
-    const result = await client.callTool({ name: 'up__slow', arguments: { steps: 3, delayMs: 30 } }, CallToolResultSchema, {
-      onprogress: (p) => seen.push(p),
-    });
+    const result = await client.callTool(
+      { name: 'up__slow', arguments: { steps: 3, delayMs: 30 } },
+      CallToolResultSchema,
+      {
+        onprogress: (p) => seen.push(p),
+      },
+    );
     assert.equal(textOf(result), 'done 3');
     assert.deepEqual(
       seen.map((p) => [p.progress, p.total, p.message]),
@@ -71,18 +75,26 @@ describe('notifications, progress and cancellation pass through', () => {
     const client = await gw.client();
     const before = upstream.events.cancelled.length;
     const controller = new AbortController();
-    const call = client.callTool({ name: 'up__hang', arguments: {} }, CallToolResultSchema, { signal: controller.signal });
+    const call = client.callTool({ name: 'up__hang', arguments: {} }, CallToolResultSchema, {
+      signal: controller.signal,
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     controller.abort('changed my mind');
     await assert.rejects(call);
-    await waitUntil(() => upstream.events.cancelled.length === before + 1, 'the upstream to see the cancellation');
+    await waitUntil(
+      () => upstream.events.cancelled.length === before + 1,
+      'the upstream to see the cancellation',
+    );
   });
 
   test('an expired upstream session is re-initialized transparently', async () => {
     const client = await gw.client();
     const inits = upstream.initializeCount;
     await upstream.expireSessions();
-    assert.equal(textOf(await client.callTool({ name: 'up__echo', arguments: { text: 'still here' } })), 'up:still here');
+    assert.equal(
+      textOf(await client.callTool({ name: 'up__echo', arguments: { text: 'still here' } })),
+      'up:still here',
+    );
     assert.equal(upstream.initializeCount, inits + 1);
   });
 });

@@ -40,7 +40,10 @@ describe('hot reload of mcp_settings.json', () => {
     added.mcpServers.extra = { type: 'streamable-http', url: extra.url };
     await gw.writeSettings(added);
     await gw.waitForServer('extra', (s) => s.status === 'connected', 'added and connected');
-    await waitUntil(async () => (await client.listTools()).tools.some((t) => t.name === 'extra__echo'), 'extra tools');
+    await waitUntil(
+      async () => (await client.listTools()).tools.some((t) => t.name === 'extra__echo'),
+      'extra tools',
+    );
     assert.ok(listChanged > 0, 'the open session was told the tool list changed');
     assert.equal(textOf(await client.callTool({ name: 'extra__echo', arguments: { text: 'a' } })), 'extra:a');
 
@@ -50,20 +53,26 @@ describe('hot reload of mcp_settings.json', () => {
     await gw.writeSettings(changed);
     await waitUntil(
       async () =>
-        textOf(await client.callTool({ name: 'extra__echo', arguments: { text: 'b' } }).catch(() => ({}))).startsWith(
-          'moved:',
-        ),
+        textOf(
+          await client.callTool({ name: 'extra__echo', arguments: { text: 'b' } }).catch(() => ({})),
+        ).startsWith('moved:'),
       'extra to reconnect to the new URL',
     );
 
     // Remove
     await gw.writeSettings(base());
     await waitUntil(async () => !(await gw.servers()).some((s) => s.name === 'extra'), 'extra removed');
-    await waitUntil(async () => !(await client.listTools()).tools.some((t) => t.name.startsWith('extra__')), 'tools gone');
+    await waitUntil(
+      async () => !(await client.listTools()).tools.some((t) => t.name.startsWith('extra__')),
+      'tools gone',
+    );
 
     // The untouched upstream never reconnected and the same session still works.
     assert.equal(stable.initializeCount, stableInits);
-    assert.equal(textOf(await client.callTool({ name: 'stable__echo', arguments: { text: 'c' } })), 'stable:c');
+    assert.equal(
+      textOf(await client.callTool({ name: 'stable__echo', arguments: { text: 'c' } })),
+      'stable:c',
+    );
   });
 
   test('an invalid edit is rejected and the last good config stays live', async () => {
@@ -72,7 +81,10 @@ describe('hot reload of mcp_settings.json', () => {
     // A valid edit after it is applied, which shows the watcher is still alive and the bad one was skipped.
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(gw.store.current.servers.get('stable')?.type, 'streamable-http');
-    assert.equal(textOf(await client.callTool({ name: 'stable__echo', arguments: { text: 'd' } })), 'stable:d');
+    assert.equal(
+      textOf(await client.callTool({ name: 'stable__echo', arguments: { text: 'd' } })),
+      'stable:d',
+    );
     await writeFile(gw.settingsPath, '{ "mcpServers": { broken json');
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal((await gw.servers()).find((s) => s.name === 'stable')?.status, 'connected');
@@ -89,9 +101,16 @@ describe('hot reload of mcp_settings.json', () => {
     const client = await gw.client();
     const inits = stable.initializeCount;
     const next = base();
-    next.mcpServers.stable = { type: 'streamable-http', url: stable.url, tools: { echo: { enabled: false } } };
+    next.mcpServers.stable = {
+      type: 'streamable-http',
+      url: stable.url,
+      tools: { echo: { enabled: false } },
+    };
     await gw.writeSettings(next);
-    await waitUntil(async () => !(await client.listTools()).tools.some((t) => t.name === 'stable__echo'), 'echo hidden');
+    await waitUntil(
+      async () => !(await client.listTools()).tools.some((t) => t.name === 'stable__echo'),
+      'echo hidden',
+    );
     await assert.rejects(
       client.callTool({ name: 'stable__echo', arguments: { text: 'x' } }),
       /tool "stable__echo" is disabled/,
@@ -101,7 +120,10 @@ describe('hot reload of mcp_settings.json', () => {
     assert.equal(stable.initializeCount, inits, 'no reconnect for a tool filter change');
 
     await gw.writeSettings(base());
-    await waitUntil(async () => (await client.listTools()).tools.some((t) => t.name === 'stable__echo'), 'echo back');
+    await waitUntil(
+      async () => (await client.listTools()).tools.some((t) => t.name === 'stable__echo'),
+      'echo back',
+    );
   });
 
   test('a disabled server is shown as disabled and its calls fail naming it', async () => {
@@ -110,7 +132,10 @@ describe('hot reload of mcp_settings.json', () => {
     next.mcpServers.stable = { type: 'streamable-http', url: stable.url, enabled: false };
     await gw.writeSettings(next);
     await gw.waitForServer('stable', (s) => s.status === 'disabled', 'disabled');
-    await assert.rejects(client.callTool({ name: 'stable__echo', arguments: { text: 'x' } }), /server "stable" is disabled/);
+    await assert.rejects(
+      client.callTool({ name: 'stable__echo', arguments: { text: 'x' } }),
+      /server "stable" is disabled/,
+    );
     await gw.writeSettings(base());
     await gw.waitForServer('stable', (s) => s.status === 'connected', 'enabled again');
   });

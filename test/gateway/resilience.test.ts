@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { FAST_TIMEOUTS, startGateway, stdioFixture, textOf, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import { FAST_TIMEOUTS, startGateway, stdioFixture, textOf, waitUntil } from '../fixtures/gateway.js';
 import { HttpUpstream, startBlackHole, startHttpUpstream } from '../fixtures/mcp-upstream.js';
 
 /** A port nothing listens on (bound, then released). */
@@ -72,7 +72,10 @@ describe('upstreams that are down, crash or hang', () => {
     await revived.start(port);
     cleanups.push(() => revived.stop());
     await gw.waitForServer('flaky', (s) => s.status === 'connected', 'reconnected');
-    assert.equal(textOf(await client.callTool({ name: 'flaky__echo', arguments: { text: 'again' } })), 'flaky:again');
+    assert.equal(
+      textOf(await client.callTool({ name: 'flaky__echo', arguments: { text: 'again' } })),
+      'flaky:again',
+    );
   });
 
   test('a stdio upstream that crashes is restarted', async () => {
@@ -83,11 +86,15 @@ describe('upstreams that are down, crash or hang', () => {
     cleanups.push(() => gw.close());
     await gw.waitForServer('proc', (s) => s.status === 'connected', 'connected');
     const client = await gw.client();
-    const before = JSON.parse(textOf(await client.callTool({ name: 'proc__pids', arguments: {} }))) as { pid: number };
+    const before = JSON.parse(textOf(await client.callTool({ name: 'proc__pids', arguments: {} }))) as {
+      pid: number;
+    };
     await client.callTool({ name: 'proc__crash', arguments: {} });
     await waitUntil(async () => {
       try {
-        const now = JSON.parse(textOf(await client.callTool({ name: 'proc__pids', arguments: {} }))) as { pid: number };
+        const now = JSON.parse(textOf(await client.callTool({ name: 'proc__pids', arguments: {} }))) as {
+          pid: number;
+        };
         return now.pid !== before.pid;
       } catch {
         return false;
@@ -133,6 +140,9 @@ describe('upstreams that are down, crash or hang', () => {
     await assert.rejects(client.callTool({ name: 'slowpoke__hang', arguments: {} }), /timed out/i);
     await waitUntil(() => upstream.events.cancelled.length === 1, 'the upstream to see the cancellation');
     // The connection itself is fine.
-    assert.equal(textOf(await client.callTool({ name: 'slowpoke__echo', arguments: { text: 'z' } })), 'slowpoke:z');
+    assert.equal(
+      textOf(await client.callTool({ name: 'slowpoke__echo', arguments: { text: 'z' } })),
+      'slowpoke:z',
+    );
   });
 });

@@ -19,12 +19,14 @@ test('a rebinding Host or a foreign Origin is refused; local ones and a configur
   const allowed = allowedHostNames('https://gw.example.org', '127.0.0.1');
   assert.deepEqual(checkHostAndOrigin({ host: 'localhost:3000' }, allowed), { ok: true });
   assert.deepEqual(checkHostAndOrigin({ host: 'gw.example.org' }, allowed), { ok: true });
-  assert.deepEqual(
-    checkHostAndOrigin({ host: '127.0.0.1:3000', origin: 'http://localhost:5173' }, allowed),
-    { ok: true },
-  );
+  assert.deepEqual(checkHostAndOrigin({ host: '127.0.0.1:3000', origin: 'http://localhost:5173' }, allowed), {
+    ok: true,
+  });
   assert.equal(checkHostAndOrigin({ host: 'evil.example:3000' }, allowed).ok, false);
-  assert.equal(checkHostAndOrigin({ host: 'localhost:3000', origin: 'http://evil.example' }, allowed).ok, false);
+  assert.equal(
+    checkHostAndOrigin({ host: 'localhost:3000', origin: 'http://evil.example' }, allowed).ok,
+    false,
+  );
   assert.equal(checkHostAndOrigin({ host: 'localhost:3000', origin: 'null' }, allowed).ok, false);
   assert.equal(checkHostAndOrigin({}, allowed).ok, false);
 });
@@ -43,14 +45,35 @@ describe('the MCP endpoint against DNS rebinding', () => {
     const url = new URL(`${gw.base}/mcp`);
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: url.hostname, port: url.port, path: '/mcp', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: '/mcp',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...headers,
+          },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
         },
       );
       req.on('error', reject);
-      req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }));
+      req.end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'x', version: '1' },
+          },
+        }),
+      );
     });
   }
 

@@ -8,12 +8,30 @@ import { DEFAULT_TIMEOUTS } from '../../server/settings/types.js';
 
 test('backoff doubles from the initial delay, stays within [half, full], and is capped', () => {
   const t = { ...DEFAULT_TIMEOUTS, initialBackoffMs: 1000, maxBackoffMs: 8000 };
-  assert.equal(backoffDelay(0, t, () => 0), 500);
-  assert.equal(backoffDelay(0, t, () => 1), 1000);
-  assert.equal(backoffDelay(2, t, () => 1), 4000);
-  assert.equal(backoffDelay(3, t, () => 1), 8000);
-  assert.equal(backoffDelay(50, t, () => 1), 8000);
-  assert.equal(backoffDelay(50, t, () => 0), 4000);
+  assert.equal(
+    backoffDelay(0, t, () => 0),
+    500,
+  );
+  assert.equal(
+    backoffDelay(0, t, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(2, t, () => 1),
+    4000,
+  );
+  assert.equal(
+    backoffDelay(3, t, () => 1),
+    8000,
+  );
+  assert.equal(
+    backoffDelay(50, t, () => 1),
+    8000,
+  );
+  assert.equal(
+    backoffDelay(50, t, () => 0),
+    4000,
+  );
 });
 
 test('a 401 from the transport means auth_required, not a retry', () => {

@@ -12,13 +12,21 @@ describe('stdio upstreams', () => {
   test('a child gets only PATH, HOME and the variables its entry names', async () => {
     process.env.GATEHOUSE_TEST_PARENT_SECRET = 'must-not-leak';
     gw = await startGateway({
-      mcpServers: { iso: stdioFixture('iso', { env: { GREETING: 'hello', TOKEN: '${GATEHOUSE_TEST_PARENT_SECRET}' } }) },
+      mcpServers: {
+        iso: stdioFixture('iso', { env: { GREETING: 'hello', TOKEN: '${GATEHOUSE_TEST_PARENT_SECRET}' } }),
+      },
       systemConfig: { timeouts: FAST_TIMEOUTS },
     });
     await gw.waitForServer('iso', (s) => s.status === 'connected', 'connected');
     const client = await gw.client();
-    const env = JSON.parse(textOf(await client.callTool({ name: 'iso__env', arguments: {} }))) as Record<string, string>;
-    assert.deepEqual(Object.keys(env).sort(), ['GREETING', 'HOME', 'PATH', 'TOKEN'].filter((k) => k in env).sort());
+    const env = JSON.parse(textOf(await client.callTool({ name: 'iso__env', arguments: {} }))) as Record<
+      string,
+      string
+    >;
+    assert.deepEqual(
+      Object.keys(env).sort(),
+      ['GREETING', 'HOME', 'PATH', 'TOKEN'].filter((k) => k in env).sort(),
+    );
     assert.equal(env.GREETING, 'hello');
     // An entry may pass a gateway variable on purpose through ${VAR}; nothing else leaks.
     assert.equal(env.TOKEN, 'must-not-leak');

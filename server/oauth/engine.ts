@@ -1,0 +1,274 @@
+/**
+ * The client-side OAuth engine of one HTTP upstream (DESIGN.md, "The OAuth engine"). It owns the
+ * upstream's auth stage, wraps the upstream's HTTP traffic (`fetch`), and runs the steps in
+ * `flow.ts`. One instance per upstream; state lives here, never in module scope.
+ */
+import { getRandomValues } from 'node:crypto';
+
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createGuardedFetch } from '../security/ssrf.js';
+import { GATEWAY_OWNER, type CredentialStore } from '../settings/credentials.js';
+import type { OAuthSettings } from '../settings/types.js';
+import { Authorizations } from './authorizations.js';
+import type { BearerChallenge } from './challenge.js';
+import { completeCallback, forgetTokens, refreshUnderLock, type FlowContext } from './flow.js';
+import { raceAbort, type OAuthHttp } from './http.js';
+import { emptyRecord, RecordRepo, type EngineRecord, type StoredTokens } from './record.js';
+import { importPlaintextTokens, registerAtStartUp, revokeAndForget } from './lifecycle.js';
+import {
+  describe,
+  EventLog,
+  transition,
+  type AuthorizationReason,
+  type AuthStage,
+  type StageEvent,
+} from './stage.js';
+import { buildStatus, type AuthStatus } from './status.js';
+import { isStale } from './tokens.js';
+import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
+
+export type { AuthEvent, AuthStage } from './stage.js';
+export type { AuthStatus } from './status.js';
+export { STEP_UP_LIMIT } from './step-up.js';
+
+export interface OAuthEngineOptions {
+  /** Upstream name. */
+  server: string;
+  /** The MCP endpoint URL (Streamable HTTP endpoint or SSE URL). */
+  serverUrl: string;
+  settings: OAuthSettings | undefined;
+  /** baseUrl/oauth/callback, computed by the caller (the port is known only after listen) unless settings.redirectUri. */
+  redirectUri: () => string;
+  store: CredentialStore;
+  /** Default GATEWAY_OWNER. */
+  owner?: string;
+  /** For the SSRF guard. */
+  allowedPrivateHosts: string[];
+  fetch?: typeof fetch;
+  now?: () => number;
+  random?: (bytes: number) => Uint8Array;
+  logger: Logger;
+  onStageChange?: (stage: AuthStage) => void;
+  /** Per outbound request, default 15 s. */
+  timeoutMs?: number;
+}
+
+export class OAuthEngine {
+  /** Give this to the SDK's client transports: `new StreamableHTTPClientTransport(url, { fetch: engine.fetch })`. */
+  readonly fetch: UpstreamFetch;
+  readonly #opts: OAuthEngineOptions;
+  readonly #ctx: FlowContext;
+  readonly #log = new EventLog(50);
+  readonly #closed = new AbortController();
+  #stage: AuthStage = { kind: 'unauthenticated' };
+  #record: EngineRecord = emptyRecord();
+  readonly #authorizations: Authorizations;
+  #challenge: BearerChallenge | undefined;
+  #refreshing: Promise<StoredTokens> | undefined;
+
+  constructor(opts: OAuthEngineOptions) {
+    this.#opts = opts;
+    const baseFetch = opts.fetch ?? globalThis.fetch;
+    const logger = opts.logger.child({ server: opts.server });
+    const http: OAuthHttp = {
+      fetch: createGuardedFetch({
+        upstreamUrl: opts.serverUrl,
+        allowedPrivateHosts: opts.allowedPrivateHosts,
+        fetch: baseFetch,
+      }),
+      timeoutMs: opts.timeoutMs ?? 15_000,
+      closed: this.#closed.signal,
+    };
+    this.#ctx = {
+      server: opts.server,
+      serverUrl: opts.serverUrl,
+      settings: opts.settings,
+      allowedPrivateHosts: opts.allowedPrivateHosts,
+      http,
+      repo: new RecordRepo(opts.store, { server: opts.server, owner: opts.owner ?? GATEWAY_OWNER }, logger),
+      logger,
+      now: opts.now ?? Date.now,
+      random: opts.random ?? ((n) => getRandomValues(new Uint8Array(n))),
+      redirectUri: () => opts.settings?.redirectUri ?? opts.redirectUri(),
+      record: () => this.#record,
+      adopt: (record) => this.#adopt(record),
+      apply: (event) => this.#apply(event),
+      challenge: () => this.#challenge,
+    };
+    this.#authorizations = new Authorizations(this.#ctx, () => this.#stage);
+    this.fetch = createUpstreamFetch({
+      serverUrl: opts.serverUrl,
+      fetch: (input, init) => baseFetch(input, init),
+      token: (signal, request) => this.#tokenToSend(signal, request),
+      rejected: (tokens, challenge, signal, request) => this.#onRejected(tokens, challenge, signal, request),
+      rejectedAgain: (tokens, challenge, request) => this.#onRejectedAgain(tokens, challenge, request),
+      authRequired: (challenge, request) => this.#onAuthRequired(challenge, request),
+      insufficientScope: (tokens, challenge, request) =>
+        this.#authorizations.insufficientScope(tokens, challenge.scope, request),
+      succeeded: (_tokens, request) => this.#authorizations.succeeded(request),
+    });
+  }
+
+  get stage(): AuthStage {
+    return this.#stage;
+  }
+
+  /** Secret-free view for the dashboard and the admin API. */
+  status(): AuthStatus {
+    return buildStatus({
+      stage: this.#stage,
+      log: this.#log.list(),
+      record: this.#record,
+      settings: this.#opts.settings,
+    });
+  }
+
+  /**
+   * Loads persisted credentials and imports plaintext settings tokens (persisted through the store,
+   * which encrypts). With `dynamicRegistration.enabled` and an `issuer`, discovers and registers now,
+   * before any 401 (MCPHub's behaviour); a failure there shows in the stage, it does not throw.
+   */
+  async init(): Promise<void> {
+    this.#adopt(await this.#ctx.repo.read());
+    const imported = await importPlaintextTokens(this.#ctx);
+    if (imported)
+      this.#ctx.logger.info({}, 'imported plaintext tokens from the settings into the credential store');
+    await registerAtStartUp(this.#ctx);
+    const tokens = this.#record.tokens;
+    if (tokens)
+      this.#apply({ type: 'authorized', expiresAt: tokens.expiresAt, via: imported ? 'import' : 'restore' });
+  }
+
+  /**
+   * The URL a person opens to authorize: the one already waiting for them (a pending step-up keeps
+   * its scopes), else a new authorization, with discovery and registration as needed. After
+   * `OAUTH_STEP_UP_LIMIT` this is how a person starts over. `scopes` asks for exactly those.
+   */
+  async startAuthorization(opts: { scopes?: string[] } = {}): Promise<{ authorizationUrl: string }> {
+    return { authorizationUrl: await this.#authorizations.start(opts.scopes) };
+  }
+
+  /** Whether `state` belongs to one of this upstream's authorizations in progress (read from the store). */
+  async ownsState(state: string): Promise<boolean> {
+    const record = await this.#ctx.repo.read();
+    return record.pending.some((p) => p.state === state);
+  }
+
+  /**
+   * The redirect back from the authorization server: `state` (single use, 10 minutes), RFC 9207
+   * `iss`, code exchange, tokens persisted.
+   * @throws GatehouseError `OAUTH_STATE_INVALID` (nothing changes), `OAUTH_ISS_MISMATCH`,
+   *   `OAUTH_CALLBACK_ERROR`, `OAUTH_TOKEN_EXCHANGE_FAILED`
+   */
+  async handleCallback(params: URLSearchParams): Promise<void> {
+    await completeCallback(this.#ctx, params);
+    this.#authorizations.completed();
+  }
+
+  /** RFC 7009 revocation when the server offers it, then forget the tokens (the client stays registered). */
+  async disconnect(): Promise<void> {
+    this.#authorizations.clear();
+    await revokeAndForget(this.#ctx);
+  }
+
+  /** Aborts the engine's own outbound requests and stops stage notifications. Nothing else runs on timers. */
+  close(): void {
+    this.#closed.abort(new GatehouseError('UPSTREAM_CLOSED', `${this.#opts.server} was closed`));
+  }
+
+  // --- the fetch wrapper's hooks -------------------------------------------------------------
+
+  async #tokenToSend(signal: AbortSignal | undefined, request: string): Promise<StoredTokens | undefined> {
+    const tokens = this.#record.tokens;
+    if (!tokens?.refreshToken || !isStale(tokens, this.#ctx.now())) return usable(tokens);
+    try {
+      return await raceAbort(this.#refresh(tokens.generation), signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (isGatehouseError(err, 'OAUTH_INVALID_GRANT'))
+        return this.#reauthorize('expired', tokens.generation, request, err);
+      // The old token may still be accepted; the upstream's 401 will tell.
+      this.#ctx.logger.warn({ code: isGatehouseError(err) ? err.code : 'INTERNAL' }, 'early refresh failed');
+      return usable(this.#record.tokens);
+    }
+  }
+
+  async #onRejected(
+    tokens: StoredTokens,
+    challenge: BearerChallenge,
+    signal: AbortSignal | undefined,
+    request: string,
+  ): Promise<StoredTokens> {
+    this.#challenge = { ...this.#challenge, ...challenge };
+    const current = this.#record.tokens;
+    if (current && current.generation > tokens.generation) return current; // someone got a newer one
+    if (!tokens.refreshToken) return this.#reauthorize('expired', tokens.generation, request);
+    try {
+      return await raceAbort(this.#refresh(tokens.generation), signal);
+    } catch (err) {
+      if (!signal?.aborted && isGatehouseError(err, 'OAUTH_INVALID_GRANT')) {
+        return this.#reauthorize('revoked', tokens.generation, request, err);
+      }
+      throw err;
+    }
+  }
+
+  #onRejectedAgain(
+    tokens: StoredTokens | undefined,
+    challenge: BearerChallenge,
+    request: string,
+  ): Promise<never> {
+    this.#challenge = { ...this.#challenge, ...challenge };
+    return this.#reauthorize('revoked', tokens?.generation ?? this.#record.generation, request);
+  }
+
+  #onAuthRequired(challenge: BearerChallenge, request: string): Promise<never> {
+    this.#challenge = challenge;
+    return this.#authorizations.required('required', request);
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /** Single-flight refresh: concurrent callers share one run; a newer token already known wins. */
+  #refresh(seenGeneration: number): Promise<StoredTokens> {
+    const current = this.#record.tokens;
+    if (current && current.generation > seenGeneration) return Promise.resolve(current);
+    this.#refreshing ??= refreshUnderLock(this.#ctx, seenGeneration).finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** The token of `generation` is useless: forget it, prepare an authorization, throw UPSTREAM_AUTH_REQUIRED. */
+  async #reauthorize(
+    reason: AuthorizationReason,
+    generation: number,
+    request: string,
+    cause?: unknown,
+  ): Promise<never> {
+    await forgetTokens(this.#ctx, generation);
+    return this.#authorizations.required(reason, request, cause);
+  }
+
+  #adopt(record: EngineRecord): void {
+    if (record.generation >= this.#record.generation) this.#record = record;
+  }
+
+  #apply(event: StageEvent): void {
+    const next = transition(this.#stage, event);
+    if (!next) {
+      this.#ctx.logger.debug({ from: this.#stage.kind, event: event.type }, 'auth stage event ignored');
+      return;
+    }
+    this.#stage = next;
+    this.#log.append({ at: this.#ctx.now(), stage: next.kind, detail: describe(event) });
+    this.#ctx.logger.info({ stage: next.kind }, describe(event));
+    if (!this.#closed.signal.aborted) this.#opts.onStageChange?.(next);
+  }
+}
+
+/** Imported settings may hold only a refresh token; an empty access token is never sent. */
+function usable(tokens: StoredTokens | undefined): StoredTokens | undefined {
+  return tokens && tokens.accessToken !== '' ? tokens : undefined;
+}

@@ -1,0 +1,287 @@
+/**
+ * The engine's multi-step operations, each one OAuth step file after another with the results
+ * persisted: find the server and client, prepare an authorization, complete a callback, refresh.
+ * They read and change the engine's state only through `FlowContext`.
+ */
+import { GatehouseError, toGatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { OAuthSettings } from '../settings/types.js';
+import { addPending, createAuthorization } from './authorize.js';
+import { stateError, takePending, validateCallback, type PendingLookup } from './callback.js';
+import type { BearerChallenge } from './challenge.js';
+import { discover } from './discovery.js';
+import type { OAuthHttp } from './http.js';
+import type { EngineRecord, RecordRepo, ServerBinding, StoredTokens } from './record.js';
+import {
+  chooseClient,
+  cimdClient,
+  dynamicClient,
+  existingClient,
+  noClientError,
+  registerClient,
+  staticClient,
+  type ResolvedClient,
+} from './registration.js';
+import { selectScopes } from './scopes.js';
+import type { AuthorizationReason, StageEvent } from './stage.js';
+import { exchangeCode, refreshTokens, toStoredTokens } from './tokens.js';
+
+export interface FlowContext {
+  server: string;
+  serverUrl: string;
+  settings: OAuthSettings | undefined;
+  allowedPrivateHosts: readonly string[];
+  http: OAuthHttp;
+  repo: RecordRepo;
+  logger: Logger;
+  now(): number;
+  random(bytes: number): Uint8Array;
+  redirectUri(): string;
+  /** The last record the engine knows. */
+  record(): EngineRecord;
+  /** Takes a record just read or written, unless the engine already knows a newer one. */
+  adopt(record: EngineRecord): void;
+  apply(event: StageEvent): void;
+  /** The last challenge the upstream sent. */
+  challenge(): BearerChallenge | undefined;
+}
+
+/**
+ * The authorization server binding: the stored one, or a fresh discovery (persisted). `quiet`
+ * keeps the stage as it is (a refresh of imported tokens discovers in passing).
+ */
+export async function ensureBinding(
+  ctx: FlowContext,
+  rediscover: boolean,
+  quiet = false,
+): Promise<ServerBinding> {
+  const known = ctx.record().server;
+  if (known && !rediscover) return known;
+  if (!quiet) ctx.apply({ type: 'discover' });
+  const binding = await discover({
+    serverUrl: ctx.serverUrl,
+    settings: ctx.settings,
+    challenge: ctx.challenge(),
+    http: ctx.http,
+    now: ctx.now(),
+  });
+  const { record } = await ctx.repo.update((rec) => ({
+    next: { ...rec, server: binding },
+    result: undefined,
+  }));
+  ctx.adopt(record);
+  return binding;
+}
+
+/** The client for `binding`, registering one (and persisting it) when that is the way. */
+export async function ensureClient(ctx: FlowContext, binding: ServerBinding): Promise<ResolvedClient> {
+  const { metadata } = binding;
+  const choice = chooseClient({
+    settings: ctx.settings,
+    metadata,
+    stored: ctx.record().client,
+    redirectUri: ctx.redirectUri(),
+    now: ctx.now(),
+  });
+  switch (choice.kind) {
+    case 'static':
+      return staticClient(choice, metadata);
+    case 'cimd':
+      return cimdClient(choice.url, metadata);
+    case 'reuse':
+      return dynamicClient(choice.client);
+    case 'register': {
+      ctx.apply({ type: 'register' });
+      const registered = await registerClient({
+        http: ctx.http,
+        metadata,
+        redirectUri: ctx.redirectUri(),
+        settings: ctx.settings,
+        now: ctx.now(),
+      });
+      const { record } = await ctx.repo.update((rec) => ({
+        next: { ...rec, client: registered },
+        result: undefined,
+      }));
+      ctx.adopt(record);
+      ctx.logger.info({ server: ctx.server, issuer: metadata.issuer }, 'registered an OAuth client');
+      return dynamicClient(registered);
+    }
+    case 'none':
+      throw noClientError(ctx.server, metadata.issuer);
+    default: {
+      const unreachable: never = choice;
+      return unreachable;
+    }
+  }
+}
+
+/**
+ * Discovery (when asked or unknown) → client → a new pending authorization → `awaiting_user`.
+ * `scopes` overrides the scope selection (step-up, an explicit request). Failures move the stage to
+ * `failed` with their code and are rethrown.
+ */
+export async function prepareAuthorization(
+  ctx: FlowContext,
+  options: { reason: AuthorizationReason; rediscover: boolean; scopes?: readonly string[] | undefined },
+): Promise<{ url: string; expiresAt: number }> {
+  try {
+    const binding = await ensureBinding(ctx, options.rediscover);
+    const client = await ensureClient(ctx, binding);
+    const scopes = selectScopes({
+      configured: options.scopes ?? ctx.settings?.scopes,
+      challenged: ctx.challenge()?.scope,
+      resourceSupported: binding.resourceScopes,
+      serverSupported: binding.metadata.scopes_supported,
+    });
+    const { url, pending } = await createAuthorization({
+      metadata: binding.metadata,
+      client,
+      redirectUri: ctx.redirectUri(),
+      scopes,
+      resource: binding.resource,
+      allowedPrivateHosts: ctx.allowedPrivateHosts,
+      now: ctx.now(),
+      random: (n) => ctx.random(n),
+    });
+    const { record } = await ctx.repo.update((rec) => ({
+      next: { ...rec, pending: addPending(rec.pending, pending, ctx.now()) },
+      result: undefined,
+    }));
+    ctx.adopt(record);
+    ctx.apply({
+      type: 'await_user',
+      authorizationUrl: url,
+      expiresAt: pending.expiresAt,
+      reason: options.reason,
+    });
+    return { url, expiresAt: pending.expiresAt };
+  } catch (err) {
+    throw failWith(ctx, err, 'OAUTH_DISCOVERY_FAILED');
+  }
+}
+
+/**
+ * Consumes the pending authorization named by `state` (single use, expiry), validates the response
+ * (RFC 9207 `iss`), exchanges the code and persists the tokens. An unknown or expired state changes
+ * nothing but the pending list.
+ */
+export async function completeCallback(ctx: FlowContext, params: URLSearchParams): Promise<StoredTokens> {
+  const { result: lookup, record: afterTake } = await ctx.repo.update<PendingLookup>((rec) => {
+    const found = takePending(rec.pending, params.get('state'), ctx.now());
+    return found.kind === 'unknown'
+      ? { result: found }
+      : { next: { ...rec, pending: found.rest }, result: found };
+  });
+  ctx.adopt(afterTake);
+  if (lookup.kind !== 'found') throw stateError(ctx.server, lookup.kind);
+  const { pending } = lookup;
+  ctx.apply({ type: 'exchange' });
+  try {
+    const metadata = afterTake.server?.metadata;
+    const client = metadata
+      ? existingClient({
+          clientId: pending.clientId,
+          settings: ctx.settings,
+          metadata,
+          stored: afterTake.client,
+        })
+      : undefined;
+    if (!metadata || metadata.issuer !== pending.issuer || !client) {
+      throw new GatehouseError(
+        'OAUTH_TOKEN_EXCHANGE_FAILED',
+        `${ctx.server}: the authorization server or client changed since this authorization started; start it again`,
+      );
+    }
+    const validated = validateCallback(metadata, client, params, pending);
+    const response = await exchangeCode({ http: ctx.http, metadata, client, params: validated, pending });
+    const { result, record } = await ctx.repo.update((rec) => {
+      const tokens = toStoredTokens(response, {
+        now: ctx.now(),
+        requestedScopes: pending.scopes,
+        issuer: metadata.issuer,
+        resource: pending.resource,
+        generation: rec.generation + 1,
+        refreshed: false,
+      });
+      return { next: { ...rec, tokens }, result: tokens };
+    });
+    ctx.adopt(record);
+    ctx.apply({ type: 'authorized', expiresAt: result.expiresAt, via: 'exchange' });
+    return result;
+  } catch (err) {
+    throw failWith(ctx, err, 'OAUTH_TOKEN_EXCHANGE_FAILED');
+  }
+}
+
+/**
+ * One refresh under the per-upstream lock (DESIGN.md step 8). When the store already holds tokens
+ * newer than `seenGeneration` (another caller, replica or a callback wrote them), those are returned
+ * and the server is not asked: a stale result never overwrites a newer token, and a rotated refresh
+ * token is never used twice.
+ */
+export async function refreshUnderLock(ctx: FlowContext, seenGeneration: number): Promise<StoredTokens> {
+  ctx.apply({ type: 'refresh' });
+  try {
+    const binding = await ensureBinding(ctx, false, true);
+    const { result, record } = await ctx.repo.update(async (rec) => {
+      const stored = rec.tokens;
+      if (stored && stored.generation > seenGeneration) return { result: stored };
+      const metadata = rec.server?.metadata ?? binding.metadata;
+      const client = existingClient({ settings: ctx.settings, metadata, stored: rec.client });
+      if (!stored?.refreshToken || !client) {
+        throw new GatehouseError(
+          'OAUTH_INVALID_GRANT',
+          'There is no refresh token or client to refresh with',
+        );
+      }
+      const resource = stored.resource ?? rec.server?.resource ?? binding.resource;
+      const response = await refreshTokens({
+        http: ctx.http,
+        metadata,
+        client,
+        refreshToken: stored.refreshToken,
+        resource,
+      });
+      const tokens = toStoredTokens(response, {
+        now: ctx.now(),
+        requestedScopes: stored.scopes,
+        previous: stored,
+        issuer: metadata.issuer,
+        resource,
+        generation: rec.generation + 1,
+        refreshed: true,
+      });
+      return { next: { ...rec, tokens }, result: tokens };
+    });
+    ctx.adopt(record);
+    ctx.apply({ type: 'authorized', expiresAt: result.expiresAt, via: 'refresh' });
+    return result;
+  } catch (err) {
+    const error = toGatehouseError(err, 'OAUTH_REFRESH_FAILED');
+    // invalid_grant is not a failure to show: the caller moves on to a new authorization.
+    if (error.code !== 'OAUTH_INVALID_GRANT')
+      ctx.apply({ type: 'fail', code: error.code, message: error.message });
+    throw error;
+  }
+}
+
+/** Forgets tokens of generation `upTo` or older (never newer ones written meanwhile). */
+export async function forgetTokens(ctx: FlowContext, upTo: number): Promise<void> {
+  const { record } = await ctx.repo.update((rec) => {
+    if (!rec.tokens || rec.tokens.generation > upTo) return { result: undefined };
+    const { tokens: _dropped, ...rest } = rec;
+    return { next: rest, result: undefined };
+  });
+  ctx.adopt(record);
+}
+
+function failWith(
+  ctx: FlowContext,
+  err: unknown,
+  fallback: 'OAUTH_DISCOVERY_FAILED' | 'OAUTH_TOKEN_EXCHANGE_FAILED',
+) {
+  const error = toGatehouseError(err, fallback);
+  ctx.apply({ type: 'fail', code: error.code, message: error.message });
+  return error;
+}

@@ -1,0 +1,138 @@
+/**
+ * The token endpoint and the revocation endpoint: code exchange (RFC 6749 §4.1.3), refresh
+ * (§6, with rotation), revocation (RFC 7009). Each is oauth4webapi's request/process pair; what to
+ * keep and when a token is stale are pure functions.
+ */
+import * as oauth from 'oauth4webapi';
+
+import { GatehouseError } from '../errors.js';
+import { libraryCause, libraryOptions, oauthErrorCode, toOAuthError, type OAuthHttp } from './http.js';
+import type { PendingAuthorization, StoredTokens } from './record.js';
+import { clientAuthentication, libraryClient } from './client-auth.js';
+import type { ResolvedClient } from './registration.js';
+import { splitScope } from './scopes.js';
+
+/** Refresh at most this long before expiry… */
+export const REFRESH_MARGIN_MS = 60_000;
+
+/**
+ * Whether to refresh before sending: when less than min(60 s, 10 % of the token's lifetime) is
+ * left. The 10 % keeps short-lived tokens (seconds) from being refreshed on every request; the
+ * 60 s covers clock skew and slow requests for long-lived ones. Unknown expiry: never stale (a 401
+ * will tell).
+ */
+export function isStale(tokens: Pick<StoredTokens, 'expiresAt' | 'issuedAt'>, now: number): boolean {
+  if (tokens.expiresAt === null) return false;
+  const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt);
+  return tokens.expiresAt - now <= Math.min(REFRESH_MARGIN_MS, lifetime / 10);
+}
+
+/**
+ * What to keep from a token response. RFC 6749 §5.1: an absent `scope` means the requested one;
+ * §6: an absent `refresh_token` in a refresh response means the old one stays valid.
+ */
+export function toStoredTokens(
+  response: oauth.TokenEndpointResponse,
+  context: {
+    now: number;
+    requestedScopes: readonly string[];
+    previous?: StoredTokens | undefined;
+    issuer: string | null;
+    resource: string | null;
+    generation: number;
+    refreshed: boolean;
+  },
+): StoredTokens {
+  const { now, previous } = context;
+  const refreshToken = response.refresh_token ?? (context.refreshed ? previous?.refreshToken : undefined);
+  return {
+    accessToken: response.access_token,
+    ...(refreshToken ? { refreshToken } : {}),
+    expiresAt: typeof response.expires_in === 'number' ? now + response.expires_in * 1000 : null,
+    issuedAt: now,
+    scopes:
+      response.scope !== undefined
+        ? splitScope(response.scope)
+        : [...(previous?.scopes ?? context.requestedScopes)],
+    lastRefreshAt: context.refreshed ? now : null,
+    issuer: context.issuer,
+    resource: context.resource,
+    generation: context.generation,
+  };
+}
+
+interface Endpoint {
+  http: OAuthHttp;
+  metadata: oauth.AuthorizationServer;
+  client: ResolvedClient;
+}
+
+/** Exchanges the code, with the PKCE verifier and the same `resource` (RFC 8707 §2.2). */
+export async function exchangeCode(
+  input: Endpoint & { params: URLSearchParams; pending: PendingAuthorization },
+): Promise<oauth.TokenEndpointResponse> {
+  const { http, metadata, client, pending } = input;
+  try {
+    const response = await oauth.authorizationCodeGrantRequest(
+      metadata,
+      libraryClient(client),
+      clientAuthentication(client),
+      input.params,
+      pending.redirectUri,
+      pending.codeVerifier,
+      { ...libraryOptions(http), additionalParameters: { resource: pending.resource } },
+    );
+    return await oauth.processAuthorizationCodeResponse(metadata, libraryClient(client), response);
+  } catch (err) {
+    throw toOAuthError(err, 'OAUTH_TOKEN_EXCHANGE_FAILED', 'Exchanging the authorization code');
+  }
+}
+
+/**
+ * Uses a refresh token, with `resource` (RFC 8707 §2.2, MCP spec). `invalid_grant` (RFC 6749 §5.2:
+ * revoked, expired or already used) becomes `OAUTH_INVALID_GRANT`: the person has to authorize again.
+ */
+export async function refreshTokens(
+  input: Endpoint & { refreshToken: string; resource: string | null },
+): Promise<oauth.TokenEndpointResponse> {
+  const { http, metadata, client } = input;
+  try {
+    const response = await oauth.refreshTokenGrantRequest(
+      metadata,
+      libraryClient(client),
+      clientAuthentication(client),
+      input.refreshToken,
+      {
+        ...libraryOptions(http),
+        ...(input.resource ? { additionalParameters: { resource: input.resource } } : {}),
+      },
+    );
+    return await oauth.processRefreshTokenResponse(metadata, libraryClient(client), response);
+  } catch (err) {
+    if (oauthErrorCode(err) === 'invalid_grant') {
+      throw new GatehouseError('OAUTH_INVALID_GRANT', 'The authorization server rejected the refresh token', {
+        cause: libraryCause(err),
+      });
+    }
+    throw toOAuthError(err, 'OAUTH_REFRESH_FAILED', 'Refreshing the access token');
+  }
+}
+
+/** RFC 7009 §2.1 revocation of one token; only when the server has a `revocation_endpoint`. */
+export async function revokeToken(
+  input: Endpoint & { token: string; hint: 'refresh_token' | 'access_token' },
+): Promise<void> {
+  const { http, metadata, client } = input;
+  try {
+    const response = await oauth.revocationRequest(
+      metadata,
+      libraryClient(client),
+      clientAuthentication(client),
+      input.token,
+      { ...libraryOptions(http), additionalParameters: { token_type_hint: input.hint } },
+    );
+    await oauth.processRevocationResponse(response);
+  } catch (err) {
+    throw toOAuthError(err, 'OAUTH_PROTOCOL_ERROR', 'Revoking a token');
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Turns schema-valid, interpolated settings into the typed `Settings` the gateway consumes:
+ * transport defaults, resolved paths, filled-in defaults, fingerprints, and the cross-entry
+ * checks a JSON Schema cannot express (groups naming servers that exist).
+ */
+import { resolve } from 'node:path';
+import { canonicalJson, isRecord, sha256Hex } from './json-text.js';
+import {
+  DEFAULT_TIMEOUTS,
+  type GroupConfig,
+  type HttpServerConfig,
+  type OAuthSettings,
+  type ServerConfig,
+  type Settings,
+  type SystemConfig,
+  type ToolSetting,
+} from './types.js';
+import { formatPath, invalidSettingsError, type SettingsProblem } from './validate.js';
+
+export const DEFAULT_NAME_SEPARATOR = '__';
+export const DEFAULT_CONNECT_CONCURRENCY = 8;
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Normalizes settings that already passed the schema (after `${VAR}` interpolation).
+ * `settingsDir` is the settings file's folder: relative `cwd` values are resolved against it and
+ * it is the default `cwd` of stdio servers.
+ *
+ * @throws GatehouseError SETTINGS_INVALID for a group naming an unknown server, a group named like
+ *   a server, a group listed twice, or an initial backoff above the maximum.
+ */
+export function normalizeSettings(raw: Raw, settingsDir: string): Settings {
+  const problems: SettingsProblem[] = [];
+  const servers = new Map<string, ServerConfig>();
+  for (const [name, entry] of Object.entries(raw.mcpServers as Record<string, Raw>)) {
+    servers.set(name, normalizeServer(name, entry, settingsDir));
+  }
+  const groups = normalizeGroups(raw, servers, problems);
+  const system = normalizeSystem(isRecord(raw.systemConfig) ? raw.systemConfig : {}, problems);
+  if (problems.length > 0) throw invalidSettingsError(problems);
+  return { servers, groups, system };
+}
+
+function normalizeServer(name: string, entry: Raw, settingsDir: string): ServerConfig {
+  const base = {
+    name,
+    enabled: entry.enabled !== false,
+    tools: normalizeTools(entry.tools),
+    fingerprint: fingerprintEntry(entry),
+  };
+  if (typeof entry.command === 'string') {
+    return {
+      ...base,
+      type: 'stdio',
+      command: entry.command,
+      args: (entry.args as string[] | undefined) ?? [],
+      env: (entry.env as Record<string, string> | undefined) ?? {},
+      cwd: resolve(settingsDir, typeof entry.cwd === 'string' ? entry.cwd : '.'),
+    };
+  }
+  const type: HttpServerConfig['type'] =
+    entry.type === 'sse'
+      ? 'sse'
+      : entry.type === 'streamable-http' || entry.type === 'http'
+        ? 'streamable-http'
+        : 'auto';
+  const server: HttpServerConfig = {
+    ...base,
+    type,
+    url: entry.url as string,
+    headers: (entry.headers as Record<string, string> | undefined) ?? {},
+  };
+  if (isRecord(entry.oauth)) server.oauth = structuredClone(entry.oauth) as OAuthSettings;
+  return server;
+}
+
+function normalizeTools(tools: unknown): Record<string, ToolSetting> {
+  const out: Record<string, ToolSetting> = {};
+  if (!isRecord(tools)) return out;
+  for (const [name, setting] of Object.entries(tools)) {
+    out[name] = { enabled: !(isRecord(setting) && setting.enabled === false) };
+  }
+  return out;
+}
+
+/**
+ * A stable fingerprint of the person-owned part of one server entry (already interpolated):
+ * SHA-256 of canonical JSON. The gateway-owned `gatehouse` field and imported plaintext tokens
+ * are left out, so writing credentials never looks like a configuration change.
+ */
+export function fingerprintEntry(entry: Raw): string {
+  const personOwned: Raw = { ...entry };
+  delete personOwned.gatehouse;
+  if (isRecord(personOwned.oauth)) {
+    const oauth: Raw = { ...personOwned.oauth };
+    delete oauth.accessToken;
+    delete oauth.refreshToken;
+    personOwned.oauth = oauth;
+  }
+  return sha256Hex(canonicalJson(personOwned));
+}
+
+function normalizeGroups(
+  raw: Raw,
+  servers: Map<string, ServerConfig>,
+  problems: SettingsProblem[],
+): Map<string, GroupConfig> {
+  const groups = new Map<string, GroupConfig>();
+  // Object form `{ "<name>": { servers } }`, or MCPHub's array form `[{ name, servers }]`.
+  const listed: { name: string; path: string[]; members: unknown[] }[] = Array.isArray(raw.groups)
+    ? (raw.groups as Raw[]).map((g, i) => ({
+        name: g.name as string,
+        path: ['groups', String(i)],
+        members: g.servers as unknown[],
+      }))
+    : Object.entries((raw.groups as Record<string, Raw> | undefined) ?? {}).map(([name, g]) => ({
+        name,
+        path: ['groups', name],
+        members: g.servers as unknown[],
+      }));
+  for (const { name, path, members } of listed) {
+    if (groups.has(name))
+      problems.push({ path: formatPath(path, raw), message: `repeats the group name "${name}"` });
+    if (servers.has(name)) {
+      problems.push({
+        path: formatPath(path, raw),
+        message: `the group "${name}" has the same name as a server; rename one (both would be served at /mcp/${name})`,
+      });
+    }
+    const names: string[] = [];
+    members.forEach((member, i) => {
+      const server = typeof member === 'string' ? member : ((member as Raw).name as string);
+      if (!servers.has(server)) {
+        problems.push({
+          path: formatPath([...path, 'servers', String(i)], raw),
+          message: `names no server "${server}"`,
+        });
+      } else if (!names.includes(server)) {
+        names.push(server);
+      }
+    });
+    groups.set(name, { name, servers: names });
+  }
+  return groups;
+}
+
+function normalizeSystem(system: Raw, problems: SettingsProblem[]): SystemConfig {
+  const timeouts = {
+    ...DEFAULT_TIMEOUTS,
+    ...(isRecord(system.timeouts) ? system.timeouts : {}),
+  } as SystemConfig['timeouts'];
+  if (timeouts.initialBackoffMs > timeouts.maxBackoffMs) {
+    problems.push({
+      path: 'systemConfig.timeouts.initialBackoffMs',
+      message: `must not be larger than maxBackoffMs (${timeouts.maxBackoffMs})`,
+    });
+  }
+  const out: SystemConfig = {
+    nameSeparator: typeof system.nameSeparator === 'string' ? system.nameSeparator : DEFAULT_NAME_SEPARATOR,
+    timeouts: {
+      connectMs: timeouts.connectMs,
+      requestMs: timeouts.requestMs,
+      initialBackoffMs: timeouts.initialBackoffMs,
+      maxBackoffMs: timeouts.maxBackoffMs,
+    },
+    connectConcurrency:
+      typeof system.connectConcurrency === 'number' ? system.connectConcurrency : DEFAULT_CONNECT_CONCURRENCY,
+    allowedPrivateHosts: (system.allowedPrivateHosts as string[] | undefined) ?? [],
+  };
+  if (typeof system.baseUrl === 'string') out.baseUrl = system.baseUrl;
+  return out;
+}
