@@ -32,7 +32,13 @@ export default tseslint.config(
   {
     files: ['server/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
-    rules: { '@typescript-eslint/no-floating-promises': 'error', '@typescript-eslint/no-misused-promises': 'error' },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
   },
-  { files: ['server/main.ts', 'bench/**', 'test/run.mjs', 'test/fixtures/**', 'dashboard/**'], rules: { 'no-console': 'off' } },
+  {
+    files: ['server/main.ts', 'bench/**', 'test/run.mjs', 'test/fixtures/**', 'dashboard/**'],
+    rules: { 'no-console': 'off' },
+  },
 );

@@ -18,7 +18,10 @@ server.registerTool(
 server.registerTool(
   'add',
   { title: 'Add', description: 'Adds two numbers.', inputSchema: { a: z.number(), b: z.number() } },
-  async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }),
+  async ({ a, b }) => ({
+    content: [{ type: 'text', text: String(a + b) }],
+    structuredContent: { sum: a + b },
+  }),
 );
 
 server.registerTool(
@@ -63,7 +66,9 @@ server.registerResource(
   'demo://about',
   { title: 'About the demo', mimeType: 'text/plain' },
   async (uri) => ({
-    contents: [{ uri: uri.href, text: 'This resource comes from the Gatehouse demo server, through the gateway.' }],
+    contents: [
+      { uri: uri.href, text: 'This resource comes from the Gatehouse demo server, through the gateway.' },
+    ],
   }),
 );
 
