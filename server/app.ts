@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { adminRoutes } from './api/admin-routes.js';
 import { isGatehouseError } from './errors.js';
@@ -26,6 +29,8 @@ export interface AppOptions {
   /** The fetch the OAuth engines use (tests inject nothing; it is here for embedders). */
   fetch?: typeof fetch;
   random?: () => number;
+  /** The dashboard's static files; default: the project's dashboard/ folder. */
+  dashboardDir?: string;
 }
 
 export interface App {
@@ -111,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await app.register(adminRoutes, { adminToken: options.adminToken, manager, gateway });
   await app.register(oauthRoutes, { manager });
+  await registerDashboard(app, options.dashboardDir ?? findDashboard());
 
   app.addHook('onReady', async () => {
     await manager.apply(store.current);
@@ -123,4 +129,32 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   return { app, manager, gateway };
+}
+
+/** The dashboard folder beside server/ (running from sources) or beside dist/ (built). */
+function findDashboard(): string | undefined {
+  const here = import.meta.dirname;
+  return [join(here, '..', 'dashboard'), join(here, '..', '..', 'dashboard')].find((dir) =>
+    existsSync(join(dir, 'index.html')),
+  );
+}
+
+/**
+ * Serves the dashboard at `/`. The page holds no secret: it reads the admin token from the URL
+ * fragment (never sent to a server) and calls /api with it. A strict CSP keeps injected markup inert.
+ */
+async function registerDashboard(app: FastifyInstance, root: string | undefined): Promise<void> {
+  if (!root) return;
+  await app.register(async (scope) => {
+    scope.addHook('onSend', async (_req, reply) => {
+      reply.header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+          "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      );
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+    });
+    await scope.register(fastifyStatic, { root, prefix: '/', index: ['index.html'] });
+  });
 }
