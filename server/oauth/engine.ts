@@ -163,6 +163,8 @@ export class OAuthEngine {
    */
   async handleCallback(params: URLSearchParams): Promise<void> {
     await completeCallback(this.#ctx, params);
+    // Counted before any request can use the new token: the reconnect that `authorized` starts
+    // needs network I/O, this continuation does not.
     this.#authorizations.completed();
   }
 

@@ -28,7 +28,11 @@ export interface UpstreamAuth {
     request: string,
   ): Promise<StoredTokens>;
   /** The retry with a fresh token got a 401 too: re-authorize and throw `UPSTREAM_AUTH_REQUIRED`. */
-  rejectedAgain(tokens: StoredTokens | undefined, challenge: BearerChallenge, request: string): Promise<never>;
+  rejectedAgain(
+    tokens: StoredTokens | undefined,
+    challenge: BearerChallenge,
+    request: string,
+  ): Promise<never>;
   /** A 401 without a token: prepare an authorization and throw `UPSTREAM_AUTH_REQUIRED`. */
   authRequired(challenge: BearerChallenge, request: string): Promise<never>;
   /** A 403 `insufficient_scope`: prepare a step-up and throw `OAUTH_INSUFFICIENT_SCOPE`. */

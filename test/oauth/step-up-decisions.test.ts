@@ -21,7 +21,10 @@ describe('step-up decisions', () => {
   });
 
   test('asks for the union of granted and challenged scopes', () => {
-    assert.deepEqual(decideStepUp({ ...base, sequence: undefined }), { kind: 'authorize', scopes: ['a', 'b'] });
+    assert.deepEqual(decideStepUp({ ...base, sequence: undefined }), {
+      kind: 'authorize',
+      scopes: ['a', 'b'],
+    });
   });
 
   test('a request still waiting for an authorization asking enough gets the same URL again', () => {
@@ -76,7 +79,16 @@ describe('authorization sequences per request', () => {
   test('a person starting an authorization lifts a limit and the request starts over', () => {
     const sequences = new AuthSequences();
     sequences.limit('tools/call admin', ['admin']);
-    assert.equal(decideStepUp({ sequence: sequences.get('tools/call admin'), granted: [], challenged: ['admin'], now: 0, reuseMarginMs: 0 }).kind, 'limit');
+    assert.equal(
+      decideStepUp({
+        sequence: sequences.get('tools/call admin'),
+        granted: [],
+        challenged: ['admin'],
+        now: 0,
+        reuseMarginMs: 0,
+      }).kind,
+      'limit',
+    );
     sequences.liftLimits();
     sequences.handedOutToAll(handed('u9', ['admin']));
     const lifted = sequences.get('tools/call admin');
@@ -105,7 +117,9 @@ describe('request keys', () => {
       'tools/call admin',
     );
     assert.equal(
-      key(new TextEncoder().encode(JSON.stringify({ method: 'resources/read', params: { uri: 'file:///a' } }))),
+      key(
+        new TextEncoder().encode(JSON.stringify({ method: 'resources/read', params: { uri: 'file:///a' } })),
+      ),
       'resources/read file:///a',
     );
     assert.equal(

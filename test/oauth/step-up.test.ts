@@ -110,8 +110,8 @@ describe('step-up authorization on 403 insufficient_scope', () => {
   });
 
   test(`a request refused with 401, then 403, gets ${STEP_UP_LIMIT} authorizations in all, the first one included`, async () => {
-    // Every request needs mcp:admin, which the authorization server never grants.
-    const adminOnly = await startProtectedMcp({ authServer: as, requiredScopes: ['mcp:admin'] });
+    // Every request needs mcp:admin too, which the authorization server never grants.
+    const adminOnly = await startProtectedMcp({ authServer: as, requiredScopes: ['mcp:read', 'mcp:admin'] });
     try {
       const engine = createEngine({ serverUrl: adminOnly.url });
       await engine.init();
@@ -126,7 +126,7 @@ describe('step-up authorization on 403 insufficient_scope', () => {
         err = await rejectsWith(connect(engine, adminOnly.url), expected);
       }
       assert.equal(as.counts.authorizations - before, STEP_UP_LIMIT);
-      assert.deepEqual(err.details?.scopes, ['mcp:admin']);
+      assert.deepEqual(err.details?.scopes, ['mcp:read', 'mcp:admin']);
       assert.equal(err.details?.authorizationUrl, undefined, 'no new URL is handed out');
       assert.equal(engine.status().error?.code, 'OAUTH_STEP_UP_LIMIT');
       // Until a person starts over, the request keeps failing without a new authorization.
