@@ -207,3 +207,54 @@ describe('an SSE upstream with OAuth through the gateway', () => {
     assert.match(textOf(await client.callTool({ name: 'legacy__echo', arguments: { text: 'sse' } })), /sse/);
   });
 });
+
+describe('revocation at the authorization server', () => {
+  let as: AuthServer;
+  let one: ProtectedMcp;
+  let two: ProtectedMcp;
+  let gw: TestGateway;
+  before(async () => {
+    as = await startAuthServer({ accessTokenTtl: 600 });
+    one = await startProtectedMcp({ authServer: as });
+    two = await startProtectedMcp({ authServer: as });
+    gw = await startGateway({
+      mcpServers: { one: { url: one.url }, two: { url: two.url } },
+      systemConfig: { timeouts: FAST_TIMEOUTS },
+    });
+    for (const name of ['one', 'two']) {
+      await gw.waitForServer(name, (s) => s.auth?.stage === 'awaiting_user', 'awaiting_user');
+      const { authorizationUrl } = (await (
+        await gw.api(`/api/servers/${name}/authorize`, { method: 'POST' })
+      ).json()) as {
+        authorizationUrl: string;
+      };
+      const redirect = await completeAuthorization(authorizationUrl);
+      assert.equal((await fetch(`${gw.base}/oauth/callback${redirect.search}`)).status, 200);
+      await gw.waitForServer(name, (s) => s.status === 'connected', 'connected');
+    }
+  });
+  after(async () => {
+    await gw?.close();
+    await one?.close();
+    await two?.close();
+    await as?.close();
+  });
+
+  test('a grant revoked at the AS takes that upstream back to awaiting_user; the other keeps working', async () => {
+    const client = await gw.client();
+    assert.match(textOf(await client.callTool({ name: 'one__echo', arguments: { text: 'a' } })), /a/);
+    // The AS revokes everything it issued for "one"'s grant, and "one" stops accepting its tokens.
+    one.revokeSeenTokens();
+    await as.revokeGrants();
+    await assert.rejects(
+      client.callTool({ name: 'one__echo', arguments: { text: 'b' } }),
+      /needs authorization/,
+    );
+    const status = await gw.waitForServer('one', (s) => s.auth?.stage === 'awaiting_user', 'awaiting_user');
+    assert.equal(status.status, 'auth_required');
+    // "two" still holds a valid access token (JWTs stay valid until they expire), so it is unaffected.
+    assert.match(textOf(await client.callTool({ name: 'two__echo', arguments: { text: 'c' } })), /c/);
+    // Each upstream only ever saw its own tokens.
+    for (const token of one.seen.tokens) assert.ok(!two.seen.tokens.has(token));
+  });
+});
