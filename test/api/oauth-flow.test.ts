@@ -16,6 +16,16 @@ interface AuthDetail {
   };
 }
 
+/** Plays the person: asks the gateway for the URL, consents at the AS, delivers the callback. */
+async function authorizeAndConnect(gw: TestGateway, name: string): Promise<void> {
+  const res = await gw.api(`/api/servers/${name}/authorize`, { method: 'POST' });
+  const { authorizationUrl } = (await res.json()) as { authorizationUrl: string };
+  const redirect = await completeAuthorization(authorizationUrl);
+  // The redirect names localhost; the gateway listens on 127.0.0.1.
+  assert.equal((await fetch(`${gw.base}/oauth/callback${redirect.search}`)).status, 200);
+  await gw.waitForServer(name, (s) => s.status === 'connected', 'connected after consent');
+}
+
 describe('authorizing an OAuth upstream through the gateway', () => {
   let as: AuthServer;
   let protectedMcp: ProtectedMcp;
@@ -195,14 +205,7 @@ describe('an SSE upstream with OAuth through the gateway', () => {
   test('waits in auth_required (no retry loop), then connects once authorized', async () => {
     const waiting = await gw.waitForServer('legacy', (s) => s.status === 'auth_required', 'auth_required');
     assert.equal(waiting.nextRetryAt, undefined, 'no retry is scheduled while waiting for a person');
-    const { authorizationUrl } = (await (
-      await gw.api('/api/servers/legacy/authorize', { method: 'POST' })
-    ).json()) as {
-      authorizationUrl: string;
-    };
-    const redirect = await completeAuthorization(authorizationUrl);
-    assert.equal((await fetch(`${gw.base}/oauth/callback${redirect.search}`)).status, 200);
-    await gw.waitForServer('legacy', (s) => s.status === 'connected', 'connected');
+    await authorizeAndConnect(gw, 'legacy');
     const client = await gw.client();
     assert.match(textOf(await client.callTool({ name: 'legacy__echo', arguments: { text: 'sse' } })), /sse/);
   });
@@ -223,14 +226,7 @@ describe('revocation at the authorization server', () => {
     });
     for (const name of ['one', 'two']) {
       await gw.waitForServer(name, (s) => s.auth?.stage === 'awaiting_user', 'awaiting_user');
-      const { authorizationUrl } = (await (
-        await gw.api(`/api/servers/${name}/authorize`, { method: 'POST' })
-      ).json()) as {
-        authorizationUrl: string;
-      };
-      const redirect = await completeAuthorization(authorizationUrl);
-      assert.equal((await fetch(`${gw.base}/oauth/callback${redirect.search}`)).status, 200);
-      await gw.waitForServer(name, (s) => s.status === 'connected', 'connected');
+      await authorizeAndConnect(gw, name);
     }
   });
   after(async () => {
