@@ -150,10 +150,12 @@ async function registerDashboard(app: FastifyInstance, root: string | undefined)
       reply.header(
         'content-security-policy',
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-          "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+          "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
       );
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
+      // An upgraded gateway must not run a stale app.js from the browser's cache.
+      reply.header('cache-control', 'no-cache');
     });
     await scope.register(fastifyStatic, { root, prefix: '/', index: ['index.html'] });
   });
