@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { adminRoutes } from './api/admin-routes.js';
 import { isGatehouseError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
+import { CallerRelay } from './gateway/relay.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
 import { allowedHostNames } from './security/inbound.js';
@@ -61,9 +62,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const port = typeof address === 'object' && address ? address.port : 3000;
     return `http://localhost:${port}`;
   };
+  const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs });
   const manager = new UpstreamManager({
     logger,
     clientInfo: SERVER_INFO,
+    relay: relay.relay,
     oauth: {
       store: options.credentials ?? new SettingsCredentialStore({ store }),
       redirectUri: () => `${publicBaseUrl()}/oauth/callback`,
@@ -76,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     settings: () => store.current,
     logger,
     serverInfo: SERVER_INFO,
+    relay,
     authorizationHint: (server) => {
       const status = manager.oauth(server)?.status();
       return {

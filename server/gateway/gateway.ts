@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Settings } from '../settings/types.js';
 import type { UpstreamManager } from '../upstream/manager.js';
 import { Catalog, type Scope } from './catalog.js';
+import type { CallerRelay } from './relay.js';
 import { createSessionServer } from './session.js';
 
 export interface GatewayOptions {
@@ -14,6 +15,7 @@ export interface GatewayOptions {
   logger: Logger;
   serverInfo: { name: string; version: string };
   authorizationHint: (server: string) => { url?: string; how: string };
+  relay: CallerRelay;
 }
 
 interface InboundSession {
@@ -150,6 +152,7 @@ export class Gateway {
       upstream: (name) => this.#options.manager.get(name),
       authorizationHint: this.#options.authorizationHint,
       requestTimeoutMs: () => this.#options.settings().system.timeouts.requestMs,
+      relay: this.#options.relay,
       logger: this.#options.logger,
       serverInfo: this.#options.serverInfo,
     });

@@ -20,6 +20,7 @@ import type { UpstreamConnection } from '../upstream/connection.js';
 import type { ListKind } from '../upstream/lists.js';
 import type { Catalog, Scope } from './catalog.js';
 import { toMcpError } from './mcp-errors.js';
+import type { CallerRelay } from './relay.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -29,6 +30,8 @@ export interface SessionDeps {
   /** Where a person authorizes a server (for error messages and URL elicitation). */
   authorizationHint: (server: string) => { url?: string; how: string };
   requestTimeoutMs: () => number;
+  /** Lets the upstream ask this session's client (sampling, elicitation) during a call. */
+  relay: CallerRelay;
   logger: Logger;
   serverInfo: { name: string; version: string };
 }
@@ -135,6 +138,7 @@ export function createSessionServer(
                 .catch(() => undefined);
             },
     };
+    const leave = deps.relay.enter(serverName, { extra, capabilities: () => server.getClientCapabilities() });
     try {
       return await upstream.request((client) => send(client, options));
     } catch (error) {
@@ -142,6 +146,8 @@ export function createSessionServer(
         clientSupportsUrlElicitation: supportsUrlElicitation(server),
         authorization: deps.authorizationHint(serverName),
       });
+    } finally {
+      leave();
     }
   }
 

@@ -1,9 +1,16 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
+  CancelledNotificationSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
+  type ClientNotification,
+  type ClientRequest,
+  type Result,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError, type ErrorCode } from '../errors.js';
@@ -32,6 +39,14 @@ export interface UpstreamAuth {
   authorizationNeeded(): GatehouseError | undefined;
 }
 
+/** A request an upstream server sends us while serving a call: we relay it to the caller. */
+export type UpstreamRequest = { method: 'sampling/createMessage' | 'elicitation/create'; params: unknown };
+export type UpstreamRequestRelay = (
+  server: string,
+  request: UpstreamRequest,
+  extra: RequestHandlerExtra<ClientRequest, ClientNotification>,
+) => Promise<Result>;
+
 export interface ConnectionDeps {
   timeouts: Timeouts;
   logger: Logger;
@@ -42,6 +57,8 @@ export interface ConnectionDeps {
   now?: () => number;
   random?: () => number;
   pingIntervalMs?: number;
+  /** Where sampling and elicitation requests from the upstream go; absent, none are accepted. */
+  relay?: UpstreamRequestRelay;
   onState: (state: ConnectionState) => void;
   onLists: (lists: UpstreamLists, changed: ListKind[]) => void;
 }
@@ -232,7 +249,13 @@ export class UpstreamConnection {
       stderr: this.stderr,
       fetch: this.#deps.auth?.fetch,
     });
-    const client = new Client(this.#deps.clientInfo, { capabilities: {} });
+    const relay = this.#deps.relay;
+    // We can relay sampling and elicitation to our own clients; whether the client of a given call
+    // supports them is checked when a request arrives.
+    const client = new Client(this.#deps.clientInfo, {
+      capabilities: relay ? { sampling: {}, elicitation: { form: {}, url: {} } } : {},
+    });
+    if (relay) this.#acceptRelayedRequests(client, relay);
     client.onclose = () => this.#onClosed(generation, client);
     client.onerror = (error) =>
       this.#deps.logger.debug({ server: this.name, err: error.message }, 'upstream error');
@@ -247,6 +270,40 @@ export class UpstreamConnection {
       await client.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Sampling and elicitation requests from the upstream go to the relay. Cancellations of them are
+   * tracked here: the SDK (1.32) drops a cancellation whose requestId is 0 (a falsy check), and 0
+   * is the id of an upstream's first request.
+   */
+  #acceptRelayedRequests(client: Client, relay: UpstreamRequestRelay): void {
+    const running = new Map<string | number, AbortController>();
+    const handle = async (
+      request: UpstreamRequest,
+      extra: RequestHandlerExtra<ClientRequest, ClientNotification>,
+    ): Promise<Result> => {
+      const cancelled = new AbortController();
+      running.set(extra.requestId, cancelled);
+      try {
+        return await relay(this.name, request, {
+          ...extra,
+          signal: AbortSignal.any([extra.signal, cancelled.signal]),
+        });
+      } finally {
+        running.delete(extra.requestId);
+      }
+    };
+    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
+      handle({ method: request.method, params: request.params }, extra),
+    );
+    client.setRequestHandler(ElicitRequestSchema, (request, extra) =>
+      handle({ method: request.method, params: request.params }, extra),
+    );
+    client.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
+      const id = notification.params.requestId;
+      if (id !== undefined) running.get(id)?.abort(notification.params.reason);
+    });
   }
 
   #watchLists(client: Client, generation: number): void {

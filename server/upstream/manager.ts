@@ -3,7 +3,12 @@ import type { Logger } from '../log.js';
 import { OAuthEngine } from '../oauth/engine.js';
 import type { CredentialStore } from '../settings/credentials.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
-import { UpstreamConnection, type ConnectionState, type UpstreamAuth } from './connection.js';
+import {
+  UpstreamConnection,
+  type ConnectionState,
+  type UpstreamAuth,
+  type UpstreamRequestRelay,
+} from './connection.js';
 import { createLimiter } from './limit.js';
 import type { ListKind } from './lists.js';
 
@@ -28,6 +33,8 @@ export interface ManagerOptions {
   clientInfo: { name: string; version: string };
   /** Absent: HTTP upstreams connect without an OAuth engine (a 401 is only shown). */
   oauth?: ManagerOAuthOptions;
+  /** Relays upstream sampling/elicitation requests to the inbound caller. */
+  relay?: UpstreamRequestRelay;
   random?: () => number;
   now?: () => number;
 }
@@ -140,6 +147,7 @@ export class UpstreamManager {
       clientInfo: this.#options.clientInfo,
       auth,
       limit: (fn) => this.#limit(fn),
+      relay: this.#options.relay,
       now: this.#options.now,
       random: this.#options.random,
       onState: (state) => this.#emit({ type: 'state', server: name, state }),
