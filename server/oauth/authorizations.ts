@@ -17,6 +17,7 @@ export class Authorizations {
   readonly #stage: () => AuthStage;
   readonly #sequences = new AuthSequences();
   #preparing: Promise<HandedOut> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: FlowContext, stage: () => AuthStage) {
     this.#ctx = ctx;
@@ -30,6 +31,8 @@ export class Authorizations {
    * the step-up limit starts those requests over: the limit stops loops, not a person.
    */
   async start(scopes?: readonly string[]): Promise<string> {
+    // A 401 may be preparing one right now: hand out that one rather than a second registration.
+    if (!scopes && this.#preparing) await this.#preparing.catch(() => undefined);
     const stage = this.#stage();
     if (!scopes && this.#reusable(stage)) return stage.authorizationUrl;
     this.#sequences.liftLimits();
@@ -128,12 +131,16 @@ export class Authorizations {
     this.#sequences.clear();
   }
 
+  /** Preparations run one at a time, so two never register two clients at once. */
   async #prepare(
     reason: AuthorizationReason,
     rediscover: boolean,
     scopes: string[] | undefined,
   ): Promise<HandedOut> {
-    const { url, expiresAt } = await prepareAuthorization(this.#ctx, { reason, rediscover, scopes });
+    const run = () => prepareAuthorization(this.#ctx, { reason, rediscover, scopes });
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    const { url, expiresAt } = await result;
     return { url, expiresAt, scopes };
   }
 

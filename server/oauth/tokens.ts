@@ -14,17 +14,24 @@ import { splitScope } from './scopes.js';
 
 /** Refresh at most this long before expiry… */
 export const REFRESH_MARGIN_MS = 60_000;
+/** Short-lived tokens are refreshed with at least this much left (or half their lifetime). */
+export const MIN_REFRESH_MARGIN_MS = 1_500;
 
 /**
- * Whether to refresh before sending: when less than min(60 s, 10 % of the token's lifetime) is
- * left. The 10 % keeps short-lived tokens (seconds) from being refreshed on every request; the
- * 60 s covers clock skew and slow requests for long-lived ones. Unknown expiry: never stale (a 401
- * will tell).
+ * Whether to refresh before sending: when less than min(60 s, max(10 % of the lifetime,
+ * min(1.5 s, half the lifetime))) is left. The proportional part keeps short-lived tokens (seconds)
+ * from being refreshed on every request; the 60 s covers clock skew and slow requests for
+ * long-lived ones. Unknown expiry: never stale (a 401 will tell).
  */
 export function isStale(tokens: Pick<StoredTokens, 'expiresAt' | 'issuedAt'>, now: number): boolean {
   if (tokens.expiresAt === null) return false;
   const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt);
-  return tokens.expiresAt - now <= Math.min(REFRESH_MARGIN_MS, lifetime / 10);
+  // A JWT's exp counts whole seconds from an issue time rounded down, while expiresAt is our
+  // arrival time + expires_in: the token can die up to a second earlier than we think. So short
+  // tokens keep at least MIN_REFRESH_MARGIN_MS (or half their life, if that is less) in hand.
+  const floor = Math.min(MIN_REFRESH_MARGIN_MS, lifetime / 2);
+  const margin = Math.min(REFRESH_MARGIN_MS, Math.max(lifetime / 10, floor));
+  return tokens.expiresAt - now <= margin;
 }
 
 /**

@@ -122,14 +122,18 @@ async function classify(response: Response, tokens: StoredTokens | undefined) {
 }
 
 function send(fetchFn: FetchLike, request: Replayable, tokens: StoredTokens | undefined): Promise<Response> {
-  if (!tokens) return fetchFn(request.url, request.init);
+  // The SDK transports give every request the same long-lived signal; undici keeps one abort
+  // listener on it per request until that request is garbage-collected, and each new request
+  // walks them all. A per-request signal that follows the caller's keeps that list short.
+  const signal = request.signal ? AbortSignal.any([request.signal]) : undefined;
+  if (!tokens) return fetchFn(request.url, { ...request.init, signal });
   const headers = new Headers(request.init.headers);
   // RFC 6750 §2.1; MCP spec: in every request, never in the query string.
   headers.set('authorization', `Bearer ${tokens.accessToken}`);
   // A followed redirect could carry the token to another origin: hand redirects to the caller
   // (the SDK's default redirect policy follows same-origin ones through this fetch again).
   const redirect = request.init.redirect === 'error' ? 'error' : 'manual';
-  return fetchFn(request.url, { ...request.init, headers, redirect });
+  return fetchFn(request.url, { ...request.init, headers, redirect, signal });
 }
 
 /** Copies what a Request or init carries, buffering a stream body so it can be sent again. */

@@ -85,13 +85,17 @@ describe('token endpoint authentication method', () => {
 });
 
 describe('token staleness', () => {
-  test('refresh when less than min(60 s, 10 % of the lifetime) is left', () => {
+  test('refresh when less than min(60 s, max(10 %, min(1.5 s, half the lifetime))) is left', () => {
     const hour = { issuedAt: 0, expiresAt: 3_600_000 };
     assert.equal(isStale(hour, 3_600_000 - 61_000), false);
     assert.equal(isStale(hour, 3_600_000 - 60_000), true);
+    // A 5 s token keeps 1.5 s in hand: its JWT exp may be up to a second earlier than we think.
+    const five = { issuedAt: 0, expiresAt: 5_000 };
+    assert.equal(isStale(five, 3_400), false);
+    assert.equal(isStale(five, 3_500), true);
     const short = { issuedAt: 0, expiresAt: 2_000 };
-    assert.equal(isStale(short, 1_700), false);
-    assert.equal(isStale(short, 1_800), true);
+    assert.equal(isStale(short, 900), false);
+    assert.equal(isStale(short, 1_000), true);
     assert.equal(isStale({ issuedAt: 0, expiresAt: null }, 1e12), false);
   });
   test('a refresh response without refresh_token or scope keeps the old ones (RFC 6749 §5.1, §6)', () => {

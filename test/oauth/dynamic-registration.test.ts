@@ -106,4 +106,24 @@ describe('dynamic client registration, end to end', () => {
     assert.deepEqual(engine.status().client, { method: 'dynamic', issuer: as.issuer });
     engine.close();
   });
+
+  test('a person asking for the URL while a 401 is preparing one gets the same registration, once', async () => {
+    const registrations = as.counts.registrations;
+    const engine = createEngine({ serverUrl: mcp.url, store: new MemoryCredentialStore() });
+    await engine.init();
+    const [first, asked] = await Promise.all([
+      connect(engine, mcp.url).then(
+        () => undefined,
+        (err: unknown) => err,
+      ),
+      // Give the 401 a head start so its preparation is under way.
+      new Promise((resolve) => setTimeout(resolve, 5)).then(() => engine.startAuthorization()),
+    ]);
+    assert.ok(first, 'the first contact needs authorization');
+    assert.equal(as.counts.registrations, registrations + 1);
+    await consent(engine, asked.authorizationUrl);
+    const client = await connect(engine, mcp.url);
+    assert.match(textOf(await client.callTool({ name: 'echo', arguments: { text: 'once' } })), /once/);
+    await client.close();
+  });
 });
