@@ -30,6 +30,8 @@ export interface AppOptions {
   /** The fetch the OAuth engines use (tests inject nothing; it is here for embedders). */
   fetch?: typeof fetch;
   random?: () => number;
+  /** Idle Streamable HTTP sessions are closed after this long (default 1 hour). */
+  sessionIdleMs?: number;
   /** The dashboard's static files; default: the project's dashboard/ folder. */
   dashboardDir?: string;
 }
@@ -80,6 +82,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger,
     serverInfo: SERVER_INFO,
     relay,
+    sessionIdleMs: options.sessionIdleMs,
     authorizationHint: (server) => {
       const status = manager.oauth(server)?.status();
       return {

@@ -4,6 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings/types.js';
+import type { ListKind } from '../upstream/lists.js';
 import type { UpstreamManager } from '../upstream/manager.js';
 import { Catalog, type Scope } from './catalog.js';
 import type { CallerRelay } from './relay.js';
@@ -16,7 +17,11 @@ export interface GatewayOptions {
   serverInfo: { name: string; version: string };
   authorizationHint: (server: string) => { url?: string; how: string };
   relay: CallerRelay;
+  /** A Streamable HTTP session with no request for this long is closed (default 1 hour). */
+  sessionIdleMs?: number;
 }
+
+const DEFAULT_SESSION_IDLE_MS = 60 * 60 * 1000;
 
 interface InboundSession {
   id: string;
@@ -26,6 +31,8 @@ interface InboundSession {
   /** Hands one HTTP request of this session to its SDK transport. */
   handle: (req: IncomingMessage, res: ServerResponse, body: unknown) => Promise<void>;
   close: () => Promise<void>;
+  /** When the client last sent a request on this session. */
+  lastSeen: number;
 }
 
 /**
@@ -36,9 +43,18 @@ export class Gateway {
   readonly catalog: Catalog;
   readonly #options: GatewayOptions;
   readonly #sessions = new Map<string, InboundSession>();
+  readonly #pending = { servers: new Set<string>(), kinds: new Set<ListKind>() };
+  #rebuildTimer: NodeJS.Immediate | undefined;
+  readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
+    // Clients often go away without DELETE: forget Streamable HTTP sessions nobody uses any more.
+    // (A legacy SSE session ends when its stream closes.) A client coming back gets 404 and, as
+    // the MCP spec tells it to, starts a new session.
+    const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    this.#sweeper = setInterval(() => void this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
+    this.#sweeper.unref();
     this.catalog = new Catalog(options.manager, {
       separator: options.settings().system.nameSeparator,
       logger: options.logger,
@@ -48,7 +64,24 @@ export class Gateway {
       const kinds = event.type === 'lists' ? event.changed : (['tools', 'prompts', 'resources'] as const);
       // A state change matters to the catalog only when it crosses "connected".
       if (event.type === 'state' && event.state.status === 'connecting') return;
-      this.catalog.rebuild(new Set([event.server]), new Set(kinds));
+      this.#scheduleRebuild([event.server], kinds);
+    });
+  }
+
+  /**
+   * Coalesces catalog rebuilds: events that arrive together (100 upstreams connecting at start-up
+   * each report lists and state) cost one rebuild, not one each.
+   */
+  #scheduleRebuild(servers: Iterable<string>, kinds: Iterable<ListKind>): void {
+    for (const server of servers) this.#pending.servers.add(server);
+    for (const kind of kinds) this.#pending.kinds.add(kind);
+    this.#rebuildTimer ??= setImmediate(() => {
+      this.#rebuildTimer = undefined;
+      const servers = new Set(this.#pending.servers);
+      const kinds = new Set(this.#pending.kinds);
+      this.#pending.servers.clear();
+      this.#pending.kinds.clear();
+      this.catalog.rebuild(servers, kinds);
     });
   }
 
@@ -60,7 +93,7 @@ export class Gateway {
   settingsChanged(settings: Settings): void {
     this.catalog.setSeparator(settings.system.nameSeparator);
     // Group membership may have changed: sessions on a group re-list.
-    this.catalog.rebuild(new Set(settings.servers.keys()), new Set(['tools', 'prompts', 'resources']));
+    this.#scheduleRebuild(settings.servers.keys(), ['tools', 'prompts', 'resources']);
   }
 
   /** The servers a path segment covers; undefined when it names neither a group nor a server. */
@@ -77,7 +110,19 @@ export class Gateway {
   /** A Streamable HTTP session, only on the path it was opened on. */
   session(id: string, scopeName: string): InboundSession | undefined {
     const session = this.#sessions.get(id);
-    return session && session.kind === 'streamable' && session.scopeName === scopeName ? session : undefined;
+    if (!session || session.kind !== 'streamable' || session.scopeName !== scopeName) return undefined;
+    session.lastSeen = Date.now();
+    return session;
+  }
+
+  async #closeIdle(idleMs: number): Promise<void> {
+    const cutoff = Date.now() - idleMs;
+    const idle = [...this.#sessions.values()].filter((s) => s.kind === 'streamable' && s.lastSeen < cutoff);
+    for (const session of idle) {
+      this.#sessions.delete(session.id);
+      await session.close().catch(() => undefined);
+    }
+    if (idle.length > 0) this.#options.logger.info({ closed: idle.length }, 'idle MCP sessions closed');
   }
 
   /** A new Streamable HTTP session; registered once the SDK has assigned its id. */
@@ -92,6 +137,7 @@ export class Gateway {
           kind: 'streamable',
           handle: (req, res, body) => transport.handleRequest(req, res, body),
           close: () => server.close(),
+          lastSeen: Date.now(),
         });
       },
     });
@@ -114,6 +160,7 @@ export class Gateway {
       kind: 'sse',
       handle: (req, res, body) => transport.handlePostMessage(req, res, body),
       close: () => server.close(),
+      lastSeen: Date.now(),
     });
     transport.onclose = () => {
       dispose();
@@ -135,6 +182,9 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    if (this.#rebuildTimer) clearImmediate(this.#rebuildTimer);
+    this.#rebuildTimer = undefined;
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
     await Promise.all(

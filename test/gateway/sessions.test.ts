@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, type TestGateway } from '../fixtures/gateway.js';
+import { startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 
 const INIT = {
   jsonrpc: '2.0',
@@ -103,5 +103,43 @@ describe('inbound MCP sessions over Streamable HTTP', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     assert.equal(res.status, 404);
+  });
+});
+
+describe('idle sessions', () => {
+  test('a session with no requests for sessionIdleMs is closed; its id then gets 404', async () => {
+    const gw = await startGateway({ mcpServers: {} }, { sessionIdleMs: 300 });
+    try {
+      const res = await fetch(`${gw.base}/mcp`, {
+        method: 'POST',
+        headers: HEADERS,
+        body: JSON.stringify(INIT),
+      });
+      await res.text();
+      const id = res.headers.get('mcp-session-id')!;
+      await waitUntil(() => gw.gateway.sessionCount === 0, 'the idle session to be closed');
+      const after = await fetch(`${gw.base}/mcp`, {
+        method: 'POST',
+        headers: { ...HEADERS, 'mcp-session-id': id },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
+      });
+      assert.equal(after.status, 404);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a session in use is kept', async () => {
+    const gw = await startGateway({ mcpServers: {} }, { sessionIdleMs: 400 });
+    try {
+      const client = await gw.client();
+      for (let i = 0; i < 8; i++) {
+        await client.listTools();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(gw.gateway.sessionCount, 1);
+    } finally {
+      await gw.close();
+    }
   });
 });
