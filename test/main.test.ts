@@ -1,7 +1,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -63,7 +64,16 @@ describe('the gatehouse command', () => {
   });
 
   test('the shipped mcp_settings.json starts with its demo server and serves its tools', async () => {
-    const proc = runGatehouse(['--config', join(ROOT, 'mcp_settings.json'), '--port', '0'], KEY_ENV);
+    // The shipped file as it is, in a folder of its own (the gateway writes credentials into it
+    // and the OAuth demo keeps its state beside it), with the built demo servers at the same
+    // relative path; the demo authorization server on a free port instead of 3001.
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-shipped-'));
+    dirs.push(dir);
+    await symlink(join(ROOT, 'dist'), join(dir, 'dist'));
+    const shipped = await readFile(join(ROOT, 'mcp_settings.json'), 'utf8');
+    const port = String(await freePort());
+    await writeFile(join(dir, 'mcp_settings.json'), shipped.replaceAll('3001', port));
+    const proc = runGatehouse(['--config', join(dir, 'mcp_settings.json'), '--port', '0'], KEY_ENV);
     try {
       const base = await proc.ready;
       assert.match(proc.stdout(), /Dashboard: +http:\/\/localhost:\d+\/#token=main-test-token/);
@@ -76,6 +86,21 @@ describe('the gatehouse command', () => {
       const result = await client.callTool({ name: 'demo__add', arguments: { a: 2, b: 3 } });
       assert.equal(textOf(result), '5');
       await client.close();
+      // The OAuth demo is waiting for a person to click Connect: the whole flow is there by default.
+      await waitUntil(async () => {
+        const res = await fetch(`${base}/api/servers/demo-oauth`, {
+          headers: { authorization: 'Bearer main-test-token' },
+        });
+        const status = (await res.json()) as {
+          status: string;
+          auth?: { stage: string; authorizationUrl?: string };
+        };
+        return (
+          status.status === 'auth_required' &&
+          status.auth?.stage === 'awaiting_user' &&
+          !!status.auth.authorizationUrl
+        );
+      }, 'demo-oauth waiting for authorization');
     } finally {
       proc.child.kill('SIGTERM');
       await proc.exited;
@@ -171,3 +196,11 @@ describe('the gatehouse command', () => {
     }
   });
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
