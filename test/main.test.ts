@@ -2,14 +2,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { stdioFixture, textOf, waitUntil } from './fixtures/gateway.js';
-import { alive, ROOT, runGatehouse } from './fixtures/process.js';
+import { alive, freePort, ROOT, runGatehouse } from './fixtures/process.js';
 
 const run = promisify(execFile);
 const KEY_ENV = { GATEHOUSE_SECRET_KEY: 'a'.repeat(64), GATEHOUSE_ADMIN_TOKEN: 'main-test-token' };
@@ -196,11 +195,3 @@ describe('the gatehouse command', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

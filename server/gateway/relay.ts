@@ -12,6 +12,7 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamRequest } from '../upstream/connection.js';
+import { forwardOptions } from './forward-options.js';
 
 type InboundExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 type UpstreamExtra = RequestHandlerExtra<ClientRequest, ClientNotification>;
@@ -69,25 +70,13 @@ export class CallerRelay {
       throw new McpError(ErrorCode.InvalidRequest, `the connected client does not support ${request.method}`);
     }
     const { _meta, ...params } = request.params as { _meta?: { progressToken?: string | number } };
-    const progressToken = _meta?.progressToken;
     const schema =
       request.method === 'sampling/createMessage' ? CreateMessageResultSchema : ElicitResultSchema;
-    return caller.extra.sendRequest({ method: request.method, params } as ServerRequest, schema, {
-      signal: extra.signal,
-      timeout: this.#timeoutMs(),
-      resetTimeoutOnProgress: true,
-      onprogress:
-        progressToken === undefined
-          ? undefined
-          : (progress) => {
-              void extra
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: { ...progress, progressToken },
-                })
-                .catch(() => undefined);
-            },
-    });
+    return caller.extra.sendRequest(
+      { method: request.method, params } as ServerRequest,
+      schema,
+      forwardOptions(extra, this.#timeoutMs(), _meta?.progressToken),
+    );
   };
 }
 

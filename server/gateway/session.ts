@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import type { ListKind } from '../upstream/lists.js';
 import type { Catalog, Scope } from './catalog.js';
+import { forwardOptions } from './forward-options.js';
 import { toMcpError } from './mcp-errors.js';
 import type { CallerRelay } from './relay.js';
 
@@ -115,29 +116,13 @@ export function createSessionServer(
     extra: Extra,
     send: (
       client: Parameters<Parameters<UpstreamConnection['request']>[0]>[0],
-      options: RequestOptionsLike,
+      options: ReturnType<typeof forwardOptions>,
     ) => Promise<T>,
   ): Promise<T> {
     const upstream = deps.upstream(serverName);
     if (!upstream)
       throw toMcpError(new GatehouseError('SERVER_NOT_FOUND', `no server named "${serverName}"`));
-    const progressToken = extra._meta?.progressToken;
-    const options: RequestOptionsLike = {
-      signal: extra.signal,
-      timeout: deps.requestTimeoutMs(),
-      resetTimeoutOnProgress: true,
-      onprogress:
-        progressToken === undefined
-          ? undefined
-          : (progress) => {
-              void extra
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: { ...progress, progressToken },
-                })
-                .catch(() => undefined);
-            },
-    };
+    const options = forwardOptions(extra, deps.requestTimeoutMs());
     const leave = deps.relay.enter(serverName, { extra, capabilities: () => server.getClientCapabilities() });
     try {
       return await upstream.request((client) => send(client, options));
@@ -156,13 +141,6 @@ export function createSessionServer(
     notify(server, kinds, deps.logger);
   });
   return { server, dispose: unsubscribe };
-}
-
-interface RequestOptionsLike {
-  signal: AbortSignal;
-  timeout: number;
-  resetTimeoutOnProgress: boolean;
-  onprogress: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
 }
 
 function supportsUrlElicitation(server: Server): boolean {

@@ -1,22 +1,17 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
-  CancelledNotificationSchema,
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
-  type ClientNotification,
-  type ClientRequest,
-  type Result,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerConfig, Timeouts } from '../settings/types.js';
 import { BoundedLog } from './bounded-log.js';
+import { isConnectionLost, unavailable, withServer } from './connection-errors.js';
+import { acceptRelayedRequests, type UpstreamRequestRelay } from './relayed-requests.js';
 import { backoffDelay, classifyFailure, shouldFallBackToSse, type FailureKind } from './policy.js';
 import { EMPTY_LISTS, fetchList, fetchLists, type ListKind, type UpstreamLists } from './lists.js';
 import { createTransport, type FetchLike, type TransportKind } from './transports.js';
@@ -39,13 +34,7 @@ export interface UpstreamAuth {
   authorizationNeeded(): GatehouseError | undefined;
 }
 
-/** A request an upstream server sends us while serving a call: we relay it to the caller. */
-export type UpstreamRequest = { method: 'sampling/createMessage' | 'elicitation/create'; params: unknown };
-export type UpstreamRequestRelay = (
-  server: string,
-  request: UpstreamRequest,
-  extra: RequestHandlerExtra<ClientRequest, ClientNotification>,
-) => Promise<Result>;
+export type { UpstreamRequest, UpstreamRequestRelay } from './relayed-requests.js';
 
 export interface ConnectionDeps {
   timeouts: Timeouts;
@@ -255,7 +244,7 @@ export class UpstreamConnection {
     const client = new Client(this.#deps.clientInfo, {
       capabilities: relay ? { sampling: {}, elicitation: { form: {}, url: {} } } : {},
     });
-    if (relay) this.#acceptRelayedRequests(client, relay);
+    if (relay) acceptRelayedRequests(client, this.name, relay);
     client.onclose = () => this.#onClosed(generation, client);
     client.onerror = (error) =>
       this.#deps.logger.debug({ server: this.name, err: error.message }, 'upstream error');
@@ -270,40 +259,6 @@ export class UpstreamConnection {
       await client.close().catch(() => undefined);
       throw error;
     }
-  }
-
-  /**
-   * Sampling and elicitation requests from the upstream go to the relay. Cancellations of them are
-   * tracked here: the SDK (1.32) drops a cancellation whose requestId is 0 (a falsy check), and 0
-   * is the id of an upstream's first request.
-   */
-  #acceptRelayedRequests(client: Client, relay: UpstreamRequestRelay): void {
-    const running = new Map<string | number, AbortController>();
-    const handle = async (
-      request: UpstreamRequest,
-      extra: RequestHandlerExtra<ClientRequest, ClientNotification>,
-    ): Promise<Result> => {
-      const cancelled = new AbortController();
-      running.set(extra.requestId, cancelled);
-      try {
-        return await relay(this.name, request, {
-          ...extra,
-          signal: AbortSignal.any([extra.signal, cancelled.signal]),
-        });
-      } finally {
-        running.delete(extra.requestId);
-      }
-    };
-    client.setRequestHandler(CreateMessageRequestSchema, (request, extra) =>
-      handle({ method: request.method, params: request.params }, extra),
-    );
-    client.setRequestHandler(ElicitRequestSchema, (request, extra) =>
-      handle({ method: request.method, params: request.params }, extra),
-    );
-    client.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
-      const id = notification.params.requestId;
-      if (id !== undefined) running.get(id)?.abort(notification.params.reason);
-    });
   }
 
   #watchLists(client: Client, generation: number): void {
@@ -416,50 +371,4 @@ export class UpstreamConnection {
     this.#state = state;
     this.#deps.onState(state);
   }
-}
-
-function unavailable(server: string, state: ConnectionState): GatehouseError {
-  switch (state.status) {
-    case 'disabled':
-      return new GatehouseError('UPSTREAM_DISABLED', `server "${server}" is disabled`, {
-        details: { server },
-      });
-    case 'connecting':
-      return new GatehouseError('UPSTREAM_CONNECTING', `server "${server}" is still connecting`, {
-        details: { server },
-      });
-    case 'auth_required':
-      return new GatehouseError(
-        state.error.code,
-        `server "${server}" needs authorization: ${state.error.message}`,
-        {
-          details: { server },
-        },
-      );
-    case 'error':
-      return new GatehouseError(
-        state.error.code,
-        `server "${server}" is unavailable: ${state.error.message}`,
-        {
-          details: { server, nextRetryAt: state.nextRetryAt },
-        },
-      );
-    case 'connected':
-      return new GatehouseError('UPSTREAM_CLOSED', `server "${server}" has no live connection`, {
-        details: { server },
-      });
-  }
-}
-
-function withServer(error: GatehouseError, server: string): GatehouseError {
-  if (error.details?.server === server) return error;
-  return new GatehouseError(error.code, `server "${server}": ${error.message}`, {
-    cause: error.cause ?? error,
-    details: { ...error.details, server },
-  });
-}
-
-/** Failures that mean the connection is gone, not that one request failed. */
-function isConnectionLost(error: GatehouseError): boolean {
-  return error.code === 'UPSTREAM_CONNECT_FAILED' || error.code === 'UPSTREAM_CLOSED';
 }

@@ -1,24 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FAST_TIMEOUTS, startGateway, textOf, type TestGateway } from '../fixtures/gateway.js';
 import { completeAuthorization } from '../fixtures/oidc-provider.js';
+import { freePort } from '../fixtures/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const entry = join(root, 'server', 'demo', 'oauth-demo.ts');
-
-/** A port that was free a moment ago (bind 0, release). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface DemoStatus {
   listening: boolean;

@@ -1,17 +1,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { FAST_TIMEOUTS, startGateway, stdioFixture, textOf, waitUntil } from '../fixtures/gateway.js';
 import { HttpUpstream, startBlackHole, startHttpUpstream } from '../fixtures/mcp-upstream.js';
-
-/** A port nothing listens on (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../fixtures/process.js';
 
 describe('upstreams that are down, crash or hang', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
