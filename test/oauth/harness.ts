@@ -72,11 +72,7 @@ export function authorizationUrlOf(err: GatehouseError): string {
   return url as string;
 }
 
-/** The text of a tools/call result. */
-export function textOf(result: unknown): string {
-  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
-  return content.map((c) => c.text ?? '').join('');
-}
+export { textOf } from '../fixtures/gateway.js';
 
 /** First connection to a protected upstream: fails with UPSTREAM_AUTH_REQUIRED, then consent. */
 export async function authorizeOnFirstContact(engine: OAuthEngine, url: string): Promise<void> {
