@@ -1,9 +1,9 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { ServerConfig } from '../settings/types.js';
 import type { BoundedLog } from './bounded-log.js';
 import { StdioTransport } from './stdio-transport.js';
+import { StreamableClientTransport } from './streamable-client.js';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 export type TransportKind = 'stdio' | 'sse' | 'streamable-http';
@@ -33,7 +33,10 @@ export function childEnvironment(
   return { ...env, ...entryEnv };
 }
 
-/** Builds the SDK client transport (or our stdio one) for one connection attempt. */
+/**
+ * Builds the client transport for one connection attempt: the SDK's for legacy SSE, ours for stdio
+ * and Streamable HTTP (streamable-client.ts says why).
+ */
 export function createTransport(kind: TransportKind, config: ServerConfig, deps: TransportDeps): Transport {
   if (kind === 'stdio') {
     if (config.type !== 'stdio') throw new Error(`server "${config.name}" has no command`);
@@ -51,5 +54,5 @@ export function createTransport(kind: TransportKind, config: ServerConfig, deps:
   if (kind === 'sse') {
     return new SSEClientTransport(url, { requestInit, fetch: deps.fetch });
   }
-  return new StreamableHTTPClientTransport(url, { requestInit, fetch: deps.fetch });
+  return new StreamableClientTransport(url, { requestInit, fetch: deps.fetch });
 }
