@@ -26,6 +26,7 @@ import {
 } from './stage.js';
 import { buildStatus, type AuthStatus } from './status.js';
 import { isStale } from './tokens.js';
+import type { FetchLike } from '../security/ssrf.js';
 import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export type { AuthEvent, AuthStage } from './stage.js';
@@ -46,6 +47,8 @@ export interface OAuthEngineOptions {
   /** For the SSRF guard. */
   allowedPrivateHosts: string[];
   fetch?: typeof fetch;
+  /** The plain fetch for the upstream's own MCP traffic (default: `fetch`). */
+  upstreamFetch?: FetchLike;
   now?: () => number;
   random?: (bytes: number) => Uint8Array;
   logger: Logger;
@@ -99,7 +102,7 @@ export class OAuthEngine {
     this.#authorizations = new Authorizations(this.#ctx, () => this.#stage);
     this.fetch = createUpstreamFetch({
       serverUrl: opts.serverUrl,
-      fetch: (input, init) => baseFetch(input, init),
+      fetch: opts.upstreamFetch ?? ((input, init) => baseFetch(input, init)),
       token: (signal, request) => this.#tokenToSend(signal, request),
       rejected: (tokens, challenge, signal, request) => this.#onRejected(tokens, challenge, signal, request),
       rejectedAgain: (tokens, challenge, request) => this.#onRejectedAgain(tokens, challenge, request),
@@ -181,7 +184,10 @@ export class OAuthEngine {
 
   // --- the fetch wrapper's hooks -------------------------------------------------------------
 
-  async #tokenToSend(signal: AbortSignal | undefined, request: string): Promise<StoredTokens | undefined> {
+  async #tokenToSend(
+    signal: AbortSignal | undefined,
+    request: () => string,
+  ): Promise<StoredTokens | undefined> {
     const tokens = this.#record.tokens;
     if (!tokens?.refreshToken || !isStale(tokens, this.#ctx.now())) return usable(tokens);
     try {
@@ -189,7 +195,7 @@ export class OAuthEngine {
     } catch (err) {
       if (signal?.aborted) throw err;
       if (isGatehouseError(err, 'OAUTH_INVALID_GRANT'))
-        return this.#reauthorize('expired', tokens.generation, request, err);
+        return this.#reauthorize('expired', tokens.generation, request(), err);
       // The old token may still be accepted; the upstream's 401 will tell.
       this.#ctx.logger.warn({ code: isGatehouseError(err) ? err.code : 'INTERNAL' }, 'early refresh failed');
       return usable(this.#record.tokens);

@@ -10,6 +10,7 @@ import { GatehouseError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerConfig, Timeouts } from '../settings/types.js';
 import { BoundedLog } from './bounded-log.js';
+import { LazyJsonSchemaValidator } from './lazy-validator.js';
 import { isConnectionLost, unavailable, withServer } from './connection-errors.js';
 import { acceptRelayedRequests, type UpstreamRequestRelay } from './relayed-requests.js';
 import { backoffDelay, classifyFailure, shouldFallBackToSse, type FailureKind } from './policy.js';
@@ -41,6 +42,8 @@ export interface ConnectionDeps {
   logger: Logger;
   clientInfo: { name: string; version: string };
   auth?: UpstreamAuth;
+  /** The fetch for HTTP upstreams without an OAuth engine (default: `fetch`). */
+  fetch?: FetchLike;
   /** Limits how many upstreams connect at once (start-up runs them in parallel). */
   limit: <T>(fn: () => Promise<T>) => Promise<T>;
   now?: () => number;
@@ -236,13 +239,14 @@ export class UpstreamConnection {
   async #openWith(kind: TransportKind, generation: number): Promise<Client> {
     const transport: Transport = createTransport(kind, this.#config, {
       stderr: this.stderr,
-      fetch: this.#deps.auth?.fetch,
+      fetch: this.#deps.auth?.fetch ?? this.#deps.fetch,
     });
     const relay = this.#deps.relay;
     // We can relay sampling and elicitation to our own clients; whether the client of a given call
     // supports them is checked when a request arrives.
     const client = new Client(this.#deps.clientInfo, {
       capabilities: relay ? { sampling: {}, elicitation: { form: {}, url: {} } } : {},
+      jsonSchemaValidator: new LazyJsonSchemaValidator(),
     });
     if (relay) acceptRelayedRequests(client, this.name, relay);
     client.onclose = () => this.#onClosed(generation, client);

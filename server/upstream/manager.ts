@@ -9,6 +9,7 @@ import {
   type UpstreamAuth,
   type UpstreamRequestRelay,
 } from './connection.js';
+import { createHttpFetch } from './http-fetch.js';
 import { createLimiter } from './limit.js';
 import type { ListKind } from './lists.js';
 
@@ -54,6 +55,8 @@ export class UpstreamManager {
   readonly #listeners = new Set<(event: UpstreamEvent) => void>();
   #limit: <T>(fn: () => Promise<T>) => Promise<T> = createLimiter(8);
   #limitSize = 8;
+  /** One keep-alive agent for all upstream MCP traffic. */
+  readonly #http = createHttpFetch();
 
   constructor(options: ManagerOptions) {
     this.#options = options;
@@ -132,6 +135,7 @@ export class UpstreamManager {
 
   async close(): Promise<void> {
     await Promise.all([...this.#entries].map(([name, entry]) => this.#stop(name, entry)));
+    this.#http.close();
   }
 
   #start(config: ServerConfig, settings: Settings): void {
@@ -146,6 +150,7 @@ export class UpstreamManager {
       logger: this.#options.logger.child({ upstream: name }),
       clientInfo: this.#options.clientInfo,
       auth,
+      fetch: this.#http.fetch,
       limit: (fn) => this.#limit(fn),
       relay: this.#options.relay,
       now: this.#options.now,
@@ -178,6 +183,7 @@ export class UpstreamManager {
       store: oauth.store,
       allowedPrivateHosts: settings.system.allowedPrivateHosts,
       fetch: oauth.fetch,
+      upstreamFetch: this.#http.fetch,
       logger: this.#options.logger,
       onStageChange: (stage) => {
         const authorized = stage.kind === 'authorized';

@@ -1,0 +1,141 @@
+/**
+ * A `fetch` for upstream MCP traffic built on `node:http`/`node:https` with a keep-alive agent.
+ *
+ * Why not the global fetch: undici's fetch implements the whole Fetch standard (request and
+ * response cloning, the fetch controller, body mixins over web streams) and on this workload spends
+ * several times the CPU of the request itself (bench/README.md, "latency"). Upstream traffic needs
+ * little of that: one request, headers, a body that is a string or bytes, a streamed response that
+ * may be an SSE stream, cancellation, and the caller's redirect policy. The OAuth engine's own
+ * requests (metadata, registration, tokens) keep the global fetch; they are rare.
+ *
+ * What it does not do: cookies, caching, content decoding (it never sends `accept-encoding`, so a
+ * compliant server answers with the identity encoding), `redirect: 'follow'` across protocols
+ * other than http(s).
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+export interface HttpFetch {
+  fetch: FetchLike;
+  /** Closes idle keep-alive sockets. */
+  close(): void;
+}
+
+/** Fetch standard §4.4: at most 20 redirects are followed. */
+const MAX_REDIRECTS = 20;
+/** Statuses whose Response must not have a body (Fetch standard, "null body status"). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+export function createHttpFetch(): HttpFetch {
+  const agents = {
+    'http:': new HttpAgent({ keepAlive: true }),
+    'https:': new HttpsAgent({ keepAlive: true }),
+  };
+
+  const fetchOnce = async (url: URL, init: RequestInit, body: Buffer | undefined): Promise<Response> => {
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    const protocol = url.protocol;
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new TypeError(`fetch: unsupported protocol ${protocol}`);
+    }
+    const headers = toHeaderObject(init.headers);
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    const send = protocol === 'https:' ? httpsRequest : httpRequest;
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, {
+        method: init.method ?? 'GET',
+        headers,
+        agent: agents[protocol],
+        signal,
+      });
+      req.once('response', resolve);
+      req.once('error', (error) => reject(signal?.aborted ? signal.reason : toTypeError(error)));
+      req.end(body);
+    });
+    const status = response.statusCode ?? 0;
+    const responseHeaders = new Headers();
+    const raw = response.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) responseHeaders.append(raw[i]!, raw[i + 1]!);
+    if (NULL_BODY.has(status) || init.method === 'HEAD') {
+      response.resume();
+      return new Response(null, { status, statusText: response.statusMessage, headers: responseHeaders });
+    }
+    // An abort after the headers errors the body stream, as the global fetch does.
+    response.once('error', () => undefined);
+    return new Response(Readable.toWeb(response) as ReadableStream<Uint8Array>, {
+      status,
+      statusText: response.statusMessage,
+      headers: responseHeaders,
+    });
+  };
+
+  const fetch: FetchLike = async (input, requestInit = {}) => {
+    let init = requestInit;
+    let url = new URL(String(input));
+    let method = (init.method ?? 'GET').toUpperCase();
+    const encoded = await encodeBody(init.body);
+    let body = encoded?.bytes;
+    if (encoded?.type && !new Headers(init.headers).has('content-type')) {
+      init = { ...init, headers: { ...toHeaderObject(init.headers), 'content-type': encoded.type } };
+    }
+    const redirect = init.redirect ?? 'follow';
+    for (let hops = 0; ; hops++) {
+      const response = await fetchOnce(url, { ...init, method }, body);
+      const location = response.headers.get('location');
+      if (!isRedirect(response.status) || location === null || redirect === 'manual') return response;
+      await response.body?.cancel();
+      if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} refused`);
+      if (hops >= MAX_REDIRECTS) throw new TypeError('fetch: too many redirects');
+      url = new URL(location, url);
+      // Fetch standard §4.4 step 12: 303, and 301/302 after POST, continue as GET without a body.
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && method === 'POST')
+      ) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET';
+        body = undefined;
+      }
+    }
+  };
+
+  return {
+    fetch,
+    close: () => {
+      agents['http:'].destroy();
+      agents['https:'].destroy();
+    },
+  };
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+function toHeaderObject(init: HeadersInit | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!init) return out;
+  new Headers(init).forEach((value, key) => (out[key] = value));
+  return out;
+}
+
+/** The body as bytes, with the content type the Fetch standard derives for it (none for strings and bytes). */
+async function encodeBody(
+  body: BodyInit | null | undefined,
+): Promise<{ bytes: Buffer; type?: string } | undefined> {
+  if (body === null || body === undefined) return undefined;
+  if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8') };
+  if (body instanceof ArrayBuffer) return { bytes: Buffer.from(body) };
+  if (ArrayBuffer.isView(body)) return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
+  // URLSearchParams, Blob, FormData, streams: let the platform serialize them.
+  const encoded = new Response(body);
+  const bytes = Buffer.from(await encoded.arrayBuffer());
+  return { bytes, type: encoded.headers.get('content-type') ?? undefined };
+}
+
+function toTypeError(error: Error): TypeError {
+  return new TypeError('fetch failed', { cause: error });
+}
