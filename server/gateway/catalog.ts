@@ -3,10 +3,19 @@ import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../log.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import type { ListKind } from '../upstream/lists.js';
+import { withJson } from './messages.js';
 import { exposeNames, type Named } from './naming.js';
 
 /** The servers one inbound session may see: all of them, a group's, or a single one. */
 export type Scope = (server: string) => boolean;
+
+/** The list results a session answers from the catalog. */
+export type ListResults = {
+  tools: { tools: Tool[] };
+  prompts: { prompts: Prompt[] };
+  resources: { resources: Resource[] };
+  resourceTemplates: { resourceTemplates: ResourceTemplate[] };
+};
 
 export interface CatalogSource {
   list(): UpstreamConnection[];
@@ -47,6 +56,8 @@ export class Catalog {
   #resourceIndex = new Map<string, string>();
   #clashes: string[] = [];
   readonly #listeners = new Set<(servers: Set<string>, kinds: Set<ListKind>) => void>();
+  /** List results by kind and scope name, serialized once; emptied by every rebuild. */
+  #results = new Map<string, object>();
 
   constructor(source: CatalogSource, options: { separator: string; logger: Logger }) {
     this.#source = source;
@@ -131,7 +142,37 @@ export class Catalog {
     }
     this.#clashes = clashes;
     this.#views = views;
+    this.#results.clear();
     for (const listener of this.#listeners) listener(changedServers, kinds);
+  }
+
+  /**
+   * A list result for the sessions of one scope (`scopeName` names it: '' for all servers, else a
+   * group or server), built and serialized once until the catalog or the settings change. With a
+   * few thousand tools, serializing the list costs more than everything else in a `tools/list`.
+   */
+  listResult<K extends keyof ListResults>(kind: K, scopeName: string, scope: Scope): ListResults[K] {
+    const cacheKey = `${kind}\u0000${scopeName}`;
+    const cached = this.#results.get(cacheKey);
+    if (cached) return cached as ListResults[K];
+    const result = this.#build(kind, scope);
+    this.#results.set(cacheKey, withJson(result, JSON.stringify(result)));
+    return result;
+  }
+
+  /** Forgets the cached list results (group membership may have changed). */
+  invalidateResults(): void {
+    this.#results.clear();
+  }
+
+  #build<K extends keyof ListResults>(kind: K, scope: Scope): ListResults[K] {
+    const built: { [P in keyof ListResults]: () => ListResults[P] } = {
+      tools: () => ({ tools: this.tools(scope) }),
+      prompts: () => ({ prompts: this.prompts(scope) }),
+      resources: () => ({ resources: this.resources(scope) }),
+      resourceTemplates: () => ({ resourceTemplates: this.resourceTemplates(scope) }),
+    };
+    return built[kind]();
   }
 
   /** One server's tools with their exposed names, disabled ones included (for the status API). */

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from '../log.js';
 import type { Settings } from '../settings/types.js';
@@ -9,6 +8,7 @@ import type { UpstreamManager } from '../upstream/manager.js';
 import { Catalog, type Scope } from './catalog.js';
 import type { CallerRelay } from './relay.js';
 import { createSessionServer } from './session.js';
+import { StreamableServerTransport } from './streamable-transport.js';
 
 export interface GatewayOptions {
   manager: UpstreamManager;
@@ -92,6 +92,7 @@ export class Gateway {
   /** Applies a new separator after a settings reload. */
   settingsChanged(settings: Settings): void {
     this.catalog.setSeparator(settings.system.nameSeparator);
+    this.catalog.invalidateResults();
     // Group membership may have changed: sessions on a group re-list.
     this.#scheduleRebuild(settings.servers.keys(), ['tools', 'prompts', 'resources']);
   }
@@ -126,11 +127,11 @@ export class Gateway {
   }
 
   /** A new Streamable HTTP session; registered once the SDK has assigned its id. */
-  async openStreamable(scopeName: string, scope: Scope): Promise<StreamableHTTPServerTransport> {
-    const { server, dispose } = this.#newServer(scope);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
+  async openStreamable(scopeName: string, scope: Scope): Promise<StreamableServerTransport> {
+    const { server, dispose } = this.#newServer(scopeName, scope);
+    const transport: StreamableServerTransport = new StreamableServerTransport({
+      sessionId: () => randomUUID(),
+      onSessionInitialized: (id) => {
         this.#sessions.set(id, {
           id,
           scopeName,
@@ -151,7 +152,7 @@ export class Gateway {
 
   /** A legacy HTTP+SSE session (protocol 2024-11-05): GET opens the stream, POSTs go to `endpoint`. */
   async openSse(scopeName: string, scope: Scope, endpoint: string, res: ServerResponse): Promise<void> {
-    const { server, dispose } = this.#newServer(scope);
+    const { server, dispose } = this.#newServer(scopeName, scope);
     const transport = new SSEServerTransport(endpoint, res);
     const id = transport.sessionId;
     this.#sessions.set(id, {
@@ -196,8 +197,8 @@ export class Gateway {
     );
   }
 
-  #newServer(scope: Scope) {
-    return createSessionServer(scope, {
+  #newServer(scopeName: string, scope: Scope) {
+    return createSessionServer(scopeName, scope, {
       catalog: this.catalog,
       upstream: (name) => this.#options.manager.get(name),
       authorizationHint: this.#options.authorizationHint,

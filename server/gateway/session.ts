@@ -2,7 +2,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   CallToolRequestSchema,
-  CallToolResultSchema,
+  ResultSchema,
+  type CallToolResult,
   GetPromptRequestSchema,
   GetPromptResultSchema,
   ListPromptsRequestSchema,
@@ -17,6 +18,7 @@ import {
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
+import { LazyJsonSchemaValidator } from '../upstream/lazy-validator.js';
 import type { ListKind } from '../upstream/lists.js';
 import type { Catalog, Scope } from './catalog.js';
 import { forwardOptions } from './forward-options.js';
@@ -42,6 +44,7 @@ export interface SessionDeps {
  * and route calls to the owning upstream, passing progress and cancellation through.
  */
 export function createSessionServer(
+  scopeName: string,
   scope: Scope,
   deps: SessionDeps,
 ): { server: Server; dispose: () => void } {
@@ -51,15 +54,21 @@ export function createSessionServer(
       prompts: { listChanged: true },
       resources: { listChanged: true },
     },
+    jsonSchemaValidator: new LazyJsonSchemaValidator(),
   });
   const { catalog } = deps;
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: catalog.tools(scope) }));
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: catalog.prompts(scope) }));
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: catalog.resources(scope) }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: catalog.resourceTemplates(scope),
-  }));
+  // Pagination (cursor) is not used: every list is answered whole.
+  server.setRequestHandler(ListToolsRequestSchema, async () => catalog.listResult('tools', scopeName, scope));
+  server.setRequestHandler(ListPromptsRequestSchema, async () =>
+    catalog.listResult('prompts', scopeName, scope),
+  );
+  server.setRequestHandler(ListResourcesRequestSchema, async () =>
+    catalog.listResult('resources', scopeName, scope),
+  );
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () =>
+    catalog.listResult('resourceTemplates', scopeName, scope),
+  );
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const exposed = request.params.name;
@@ -75,13 +84,15 @@ export function createSessionServer(
       );
     }
     const upstreamName = routed.name ?? exposed.slice(routed.server.length + catalog.separator.length);
+    // The SDK Server validates a tools/call result against CallToolResultSchema before it goes
+    // out; checking the envelope here is enough (one full validation per call, not two).
     return forward(routed.server, extra, (client, options) =>
       client.request(
         { method: 'tools/call', params: { ...request.params, name: upstreamName } },
-        CallToolResultSchema,
+        ResultSchema,
         options,
       ),
-    );
+    ) as Promise<CallToolResult>;
   });
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
