@@ -52,6 +52,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     bodyLimit: 4 * 1024 * 1024,
     // MCP clients hold long-lived SSE streams; shutdown closes them itself.
     forceCloseConnections: true,
+    // Two info lines per tool call (and per dashboard poll) is noise at the default level, and
+    // costs as much as the call itself: requests are logged at debug below instead.
+    disableRequestLogging: true,
+  });
+  // (MCP requests are handed to their transport, which skips this hook.)
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug(
+      { method: req.method, url: req.url, status: reply.raw.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
   });
   const logger = app.log as unknown as Logger;
   const { store } = options;

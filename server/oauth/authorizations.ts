@@ -123,8 +123,9 @@ export class Authorizations {
   }
 
   /** `request` went through: its authorizations are no longer counted. */
-  succeeded(request: string): void {
-    this.#sequences.succeeded(request);
+  succeeded(request: () => string): void {
+    // Naming a request parses its body: only worth it while some request is being counted.
+    if (this.#sequences.counting) this.#sequences.succeeded(request());
   }
 
   clear(): void {

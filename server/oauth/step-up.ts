@@ -112,6 +112,11 @@ export class AuthSequences {
     this.#byRequest.delete(request);
   }
 
+  /** Whether any request's authorizations are being counted. */
+  get counting(): boolean {
+    return this.#byRequest.size > 0;
+  }
+
   /**
    * A person starts an authorization by hand: limited requests start a fresh sequence (the limit
    * stops loops nobody watches, not a person who decided to try again).

@@ -12,14 +12,16 @@ export type UpstreamFetch = (input: string | URL | Request, init?: RequestInit) 
 
 /**
  * What the engine does for the fetch wrapper. Every `Promise<never>` method throws a GatehouseError.
- * `request` names the request (`requestKey`), so authorizations can be counted per request.
+ * `request` names the request (`requestKey`), so authorizations can be counted per request; on the
+ * paths every request takes it is a memoized thunk, because naming a request means parsing its body
+ * and is needed only when an authorization is under way.
  */
 export interface UpstreamAuth {
   serverUrl: string;
   /** The plain fetch for the upstream's own traffic (the person configured that URL). */
   fetch: FetchLike;
   /** The token to send now, refreshed first when stale; undefined when there is none. */
-  token(signal: AbortSignal | undefined, request: string): Promise<StoredTokens | undefined>;
+  token(signal: AbortSignal | undefined, request: () => string): Promise<StoredTokens | undefined>;
   /** A 401 for a sent token: a fresh token to retry with once, or a throw. */
   rejected(
     tokens: StoredTokens,
@@ -42,7 +44,7 @@ export interface UpstreamAuth {
     request: string,
   ): Promise<never>;
   /** A response that needed nothing more. */
-  succeeded(tokens: StoredTokens | undefined, request: string): void;
+  succeeded(tokens: StoredTokens | undefined, request: () => string): void;
 }
 
 /** A request that can be sent more than once: the body is buffered before the first send. */
@@ -59,7 +61,8 @@ export function createUpstreamFetch(auth: UpstreamAuth): UpstreamFetch {
     // A token is only ever sent to its own upstream's origin (MCP spec, "Token Handling").
     if (request.url.origin !== origin) return auth.fetch(request.url, request.init);
 
-    const key = requestKey(request);
+    let name: string | undefined;
+    const key = () => (name ??= requestKey(request));
     let tokens = await auth.token(request.signal, key);
     for (let retried = false; ; retried = true) {
       const response = await send(auth.fetch, request, tokens);
@@ -71,14 +74,14 @@ export function createUpstreamFetch(auth: UpstreamAuth): UpstreamFetch {
       await discard(response);
       switch (verdict.kind) {
         case 'auth-required':
-          return auth.authRequired(verdict.challenge, key);
+          return auth.authRequired(verdict.challenge, key());
         case 'token-rejected':
           // classify() says token-rejected and insufficient-scope only when a token was sent.
-          if (!tokens || retried) return auth.rejectedAgain(tokens, verdict.challenge, key);
-          tokens = await auth.rejected(tokens, verdict.challenge, request.signal, key);
+          if (!tokens || retried) return auth.rejectedAgain(tokens, verdict.challenge, key());
+          tokens = await auth.rejected(tokens, verdict.challenge, request.signal, key());
           continue;
         case 'insufficient-scope':
-          return auth.insufficientScope(tokens, verdict.challenge, key);
+          return auth.insufficientScope(tokens, verdict.challenge, key());
         default: {
           const unreachable: never = verdict;
           return unreachable;
