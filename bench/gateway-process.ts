@@ -2,6 +2,7 @@
  * The gateway as users run it: `node dist/server/main.js --config <file> --port 0` in a child
  * process, over a settings file in a fresh temp folder. The admin token and secret key come from
  * the environment, so the gateway writes nothing beside the settings but the settings themselves.
+ * The log level is the default (info), as users run it.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,7 +64,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
         ...process.env,
         GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN,
         GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex'),
-        LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -87,7 +87,7 @@ export function echoCall(tool: string): Call {
  * The same session over plain fetch: one JSON-RPC request, the whole response body read but not
  * parsed or validated. Separates the gateway's time from the SDK client's validation of large lists.
  */
-export function rawCall(url: string, client: Client, method: string): Call {
+export function rawCall(url: string, client: Client, method: string, onBody?: (text: string) => void): Call {
   const sessionId = (client.transport as StreamableHTTPClientTransport | undefined)?.sessionId;
   if (!sessionId) throw new Error('the session has no id');
   let id = 1_000_000;
@@ -104,6 +104,7 @@ export function rawCall(url: string, client: Client, method: string): Call {
     const text = await response.text();
     if (!response.ok || !text.includes('"result"'))
       throw new Error(`${response.status}: ${text.slice(0, 200)}`);
+    onBody?.(text);
     return undefined;
   };
 }
