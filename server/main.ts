@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * The gatehouse command: parse flags, load the settings, build the app, listen, shut down cleanly.
  * The only module that reads process.env and writes to the console.

@@ -33,7 +33,8 @@ export function classifyMessage(value: unknown): ClassifiedMessage {
       ? { kind: 'request', id: id as RequestId, method: m.method, message }
       : { kind: 'notification', method: m.method, message };
   }
-  if (!hasId || 'method' in m) return { kind: 'invalid' };
+  // JSON-RPC 2.0 §5: exactly one of `result` and `error`.
+  if (!hasId || 'method' in m || ('result' in m && 'error' in m)) return { kind: 'invalid' };
   const isResult = 'result' in m && typeof m.result === 'object' && m.result !== null;
   const error = m.error as { code?: unknown; message?: unknown } | undefined;
   const isError =

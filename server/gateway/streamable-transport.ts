@@ -195,9 +195,10 @@ export class StreamableServerTransport implements Transport {
     const related = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
     const pending = related === undefined ? undefined : this.#byRequest.get(related);
     if (!pending) {
-      // Not for a request we still hold: the standalone stream, if the client opened one (spec:
-      // the server MAY send there). A response whose POST is gone has nowhere to go.
-      if (!isResponse && this.#standalone) writeEvent(this.#standalone, messageJson(message));
+      // Unrelated to any request: the standalone stream, if the client opened one. Something for
+      // a request whose POST is gone is dropped: the GET stream is for messages that are unrelated
+      // to a running request (spec, "Listening for Messages from the Server").
+      if (related === undefined && this.#standalone) writeEvent(this.#standalone, messageJson(message));
       return;
     }
     const json = messageJson(message);

@@ -20,7 +20,7 @@ export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Res
 
 export interface HttpFetch {
   fetch: FetchLike;
-  /** Closes idle keep-alive sockets. */
+  /** Destroys the agents' sockets, idle or in use: call it once nothing is sent any more. */
   close(): void;
 }
 
@@ -64,8 +64,14 @@ export function createHttpFetch(): HttpFetch {
       response.resume();
       return new Response(null, { status, statusText: response.statusMessage, headers: responseHeaders });
     }
-    // An abort after the headers errors the body stream, as the global fetch does.
+    // An abort after the headers errors the body with the signal's reason, as the global fetch
+    // does (node:http would report a bare ECONNRESET).
     response.once('error', () => undefined);
+    if (signal) {
+      const onAbort = () => response.destroy(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      response.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
     return new Response(Readable.toWeb(response) as ReadableStream<Uint8Array>, {
       status,
       statusText: response.statusMessage,
@@ -90,15 +96,22 @@ export function createHttpFetch(): HttpFetch {
       await response.body?.cancel();
       if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} refused`);
       if (hops >= MAX_REDIRECTS) throw new TypeError('fetch: too many redirects');
-      url = new URL(location, url);
-      // Fetch standard §4.4 step 12: 303, and 301/302 after POST, continue as GET without a body.
+      const next = new URL(location, url);
+      // Fetch standard §4.4 step 12: 303, and 301/302 after POST, continue as GET without a body
+      // and without the headers that described it.
       if (
         response.status === 303 ||
         ((response.status === 301 || response.status === 302) && method === 'POST')
       ) {
         method = method === 'HEAD' ? 'HEAD' : 'GET';
         body = undefined;
+        init = { ...init, headers: without(init.headers, BODY_HEADERS) };
       }
+      // Step 13: credentials never follow a redirect to another origin.
+      if (next.origin !== url.origin) {
+        init = { ...init, headers: without(init.headers, ['authorization', 'cookie']) };
+      }
+      url = next;
     }
   };
 
@@ -109,6 +122,15 @@ export function createHttpFetch(): HttpFetch {
       agents['https:'].destroy();
     },
   };
+}
+
+/** Request-body headers (Fetch standard, "request-body-header name"). */
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'];
+
+function without(headers: HeadersInit | undefined, names: readonly string[]): Record<string, string> {
+  const out = toHeaderObject(headers);
+  for (const name of names) delete out[name];
+  return out;
 }
 
 function isRedirect(status: number): boolean {
@@ -122,7 +144,11 @@ function toHeaderObject(init: HeadersInit | undefined): Record<string, string> {
   return out;
 }
 
-/** The body as bytes, with the content type the Fetch standard derives for it (none for strings and bytes). */
+/**
+ * The body as bytes, with the content type the platform derives for URLSearchParams, Blob and
+ * FormData bodies. Strings and bytes get none (the Fetch standard would say text/plain): every
+ * caller here sets its own.
+ */
 async function encodeBody(
   body: BodyInit | null | undefined,
 ): Promise<{ bytes: Buffer; type?: string } | undefined> {
