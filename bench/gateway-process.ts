@@ -1,5 +1,5 @@
 /**
- * The gateway as users run it: `node dist/server/main.js --config <file> --port 0` in a child
+ * The gateway as users run it: `node <npm start's flags> dist/server/main.js --config <file> --port 0` in a child
  * process, over a settings file in a fresh temp folder. The admin token and secret key come from
  * the environment, so the gateway writes nothing beside the settings but the settings themselves.
  * The log level is the default (info), as users run it.
@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { rssBytes } from './proc.js';
@@ -15,6 +16,15 @@ import { rssBytes } from './proc.js';
 export const ROOT = join(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'dist', 'server', 'main.js');
 const ADMIN_TOKEN = `bench-${randomBytes(12).toString('hex')}`;
+
+/** The node flags `npm start` runs the gateway with (package.json), so the bench runs it the same way. */
+export const NODE_FLAGS: string[] = (() => {
+  const scripts = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts;
+  const flags = /^node\s+(.*?)\s*dist\/server\/main\.js/.exec(scripts.start ?? '')?.[1];
+  return flags ? flags.split(/\s+/) : [];
+})();
 
 export interface GatewayOptions {
   servers: Record<string, object>;
@@ -57,7 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
   const launchedAt = performance.now();
   const child = spawn(
     process.execPath,
-    [...profile, options.main ?? MAIN, '--config', config, '--port', '0'],
+    [...NODE_FLAGS, ...profile, options.main ?? MAIN, '--config', config, '--port', '0'],
     {
       cwd: dir,
       env: {

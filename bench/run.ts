@@ -8,6 +8,7 @@
  */
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { NODE_FLAGS } from './gateway-process.js';
 import { machineCpuMs, ownCpuMs } from './proc.js';
 import { jsonLine, metric, notRun, table, type Metric } from './report.js';
 import type { BenchContext, Scenario } from './scenario.js';
@@ -56,6 +57,7 @@ const started = Date.now();
 const machine = [
   metric('machine.cores', availableParallelism(), 'cores', { note: cpus()[0]?.model.trim() }),
   { name: 'machine.node', value: null, unit: '', note: process.version },
+  { name: 'gateway.node_flags', value: null, unit: '', note: NODE_FLAGS.join(' ') || 'none' },
 ];
 const results: Metric[] = [...machine];
 for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.id))) {
