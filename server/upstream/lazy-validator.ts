@@ -13,10 +13,16 @@ import type {
  * not one shared: Ajv caches every schema it compiles for as long as the instance lives.
  */
 export class LazyJsonSchemaValidator implements jsonSchemaValidator {
-  #ajv: AjvJsonSchemaValidator | undefined;
+  readonly #create: () => jsonSchemaValidator;
+  #inner: jsonSchemaValidator | undefined;
+
+  /** `create` builds the validator on first use (default: the SDK's Ajv one). */
+  constructor(create: () => jsonSchemaValidator = () => new AjvJsonSchemaValidator()) {
+    this.#create = create;
+  }
 
   getValidator<T>(schema: JsonSchemaType): JsonSchemaValidator<T> {
-    this.#ajv ??= new AjvJsonSchemaValidator();
-    return this.#ajv.getValidator<T>(schema);
+    this.#inner ??= this.#create();
+    return this.#inner.getValidator<T>(schema);
   }
 }
