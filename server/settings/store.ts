@@ -68,6 +68,13 @@ const INVALID_JSON_REREADS = 3;
  * Owns the settings file: `load()`, then read `current`, subscribe with `on()`, change the file
  * only through `update()` and the helpers built on it, and `startWatching()` for a person's edits.
  */
+/** Failures of a write that mean the file on disk does not load now (a person's edit in progress). */
+const FILE_DOES_NOT_LOAD = new Set<string>([
+  'SETTINGS_INVALID_JSON',
+  'SETTINGS_INVALID',
+  'SETTINGS_MISSING_ENV',
+]);
+
 export class SettingsStore {
   readonly path: string;
   readonly dir: string;
@@ -188,13 +195,25 @@ export class SettingsStore {
   ): Promise<boolean> {
     return this.#queue.run(FILE, async () => {
       let found = false;
-      await this.#write((raw) => {
-        const entry = serverEntry(raw, server);
-        found = entry !== undefined;
-        if (entry === undefined) return;
-        setCredentialBlob(entry, owner, blob);
-        if (options.scrubPlaintextTokens === true) scrubPlaintextTokens(entry);
-      });
+      try {
+        await this.#write((raw) => {
+          const entry = serverEntry(raw, server);
+          found = entry !== undefined;
+          if (entry === undefined) return;
+          setCredentialBlob(entry, owner, blob);
+          if (options.scrubPlaintextTokens === true) scrubPlaintextTokens(entry);
+        });
+      } catch (error) {
+        const failure = toGatehouseError(error);
+        if (!FILE_DOES_NOT_LOAD.has(failure.code) || !this.#current?.servers.has(server)) throw error;
+        // A person is mid-edit and the file does not load: the credential must not be lost. The
+        // ledger keeps it, and the first valid edit is written back with it (#refresh).
+        found = true;
+        this.#logger.warn(
+          { server, code: failure.code },
+          'Credential kept in memory: the settings file does not load; it is saved once the file is valid again',
+        );
+      }
       if (!found) {
         this.#logger.warn({ server }, 'Credential not saved: the server is no longer in the settings');
       } else {

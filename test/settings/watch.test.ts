@@ -91,15 +91,22 @@ test('an invalid edit emits invalid with the path, and the last good settings st
   assert.equal(invalid[1]?.code, 'SETTINGS_INVALID_JSON');
   assert.equal(store.current, good);
 
-  // A gateway write while the file is broken fails and leaves the person's text alone.
-  await assert.rejects(store.setCredentialBlob('a', 'gateway', 'enc:v1:AAAA'));
+  // A credential the gateway gets while the file is broken leaves the person's text alone, is
+  // kept, and is saved into the first valid edit.
+  assert.equal(await store.setCredentialBlob('a', 'gateway', 'enc:v1:KEPT'), true);
   assert.equal(await readFile(path, 'utf8'), '{ "mcpServers": { "a": ');
+  assert.equal(store.credentialBlob('a', 'gateway'), 'enc:v1:KEPT');
 
   doc.mcpServers.a = { url: 'https://a.example/fixed' };
   await writeJson(path, doc);
   await waitFor(() => changes.length > 0, 'the fixed file to be applied');
   assert.deepEqual(changes[0]?.diff.changed, ['a']);
   assert.equal(changes[0]?.prev, good);
+  await waitFor(
+    async () => (await readFile(path, 'utf8')).includes('enc:v1:KEPT'),
+    'the kept credential to be written into the fixed file',
+  );
+  assert.equal((await readDoc()).mcpServers.a?.url, 'https://a.example/fixed');
 });
 
 test('a stale save that drops a credential the gateway wrote gets it back', async (t) => {
