@@ -56,10 +56,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // costs as much as the call itself: requests are logged at debug below instead.
     disableRequestLogging: true,
   });
-  // (MCP requests are handed to their transport, which skips this hook.)
+  // (MCP requests are handed to their transport, which skips this hook.) The query string is left
+  // out: /oauth/callback carries the authorization code there.
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug(
-      { method: req.method, url: req.url, status: reply.raw.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.raw.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });
