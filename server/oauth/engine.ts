@@ -7,7 +7,8 @@ import { getRandomValues } from 'node:crypto';
 
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { createGuardedFetch } from '../security/ssrf.js';
+import { createHttpFetch, type HttpFetch } from '../http-fetch.js';
+import { createGuardedFetch, pinnedLookup } from '../security/ssrf.js';
 import { GATEWAY_OWNER, type CredentialStore } from '../settings/credentials.js';
 import type { OAuthSettings } from '../settings/types.js';
 import { Authorizations } from './authorizations.js';
@@ -69,17 +70,18 @@ export class OAuthEngine {
   readonly #authorizations: Authorizations;
   #challenge: BearerChallenge | undefined;
   #refreshing: Promise<StoredTokens> | undefined;
+  readonly #guardedHttp: HttpFetch | undefined;
 
   constructor(opts: OAuthEngineOptions) {
     this.#opts = opts;
     const baseFetch = opts.fetch ?? globalThis.fetch;
     const logger = opts.logger.child({ server: opts.server });
+    const guard = { upstreamUrl: opts.serverUrl, allowedPrivateHosts: opts.allowedPrivateHosts };
+    // Requests made because of what an upstream or its authorization server sent connect only to
+    // addresses the SSRF guard checked (pinnedLookup), unless a fetch was injected.
+    this.#guardedHttp = opts.fetch ? undefined : createHttpFetch({ lookup: pinnedLookup(guard) });
     const http: OAuthHttp = {
-      fetch: createGuardedFetch({
-        upstreamUrl: opts.serverUrl,
-        allowedPrivateHosts: opts.allowedPrivateHosts,
-        fetch: baseFetch,
-      }),
+      fetch: createGuardedFetch({ ...guard, fetch: this.#guardedHttp?.fetch ?? baseFetch }),
       timeoutMs: opts.timeoutMs ?? 15_000,
       closed: this.#closed.signal,
     };
@@ -180,6 +182,7 @@ export class OAuthEngine {
   /** Aborts the engine's own outbound requests and stops stage notifications. Nothing else runs on timers. */
   close(): void {
     this.#closed.abort(new GatehouseError('UPSTREAM_CLOSED', `${this.#opts.server} was closed`));
+    this.#guardedHttp?.close();
   }
 
   // --- the fetch wrapper's hooks -------------------------------------------------------------

@@ -14,12 +14,14 @@
  *   unless `allowedPrivateHosts` names the host or the address → `SSRF_BLOCKED`;
  * - redirects are never followed (a redirect could lead anywhere).
  *
- * Residual risk, documented rather than hidden: the address is checked at lookup time, and fetch
- * resolves the name again (DNS rebinding between the two lookups). Pinning the address needs an
- * undici dispatcher, which is not a dependency of this project.
+ * DNS rebinding (a name that resolves to a public address for the check and to a private one for
+ * the connection) is closed by `pinnedLookup`: the connection's own lookup applies the same address
+ * rules, so the address connected to is an address that was checked. The OAuth engine sends its
+ * guarded requests through a `node:http` fetch with that lookup (server/http-fetch.ts).
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import type { LookupAddress } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 import { GatehouseError } from '../errors.js';
 
@@ -147,6 +149,49 @@ export function createGuardedFetch(options: SsrfGuardOptions): FetchLike {
     const url = new URL(String(input));
     await assertAllowedUrl(url, options);
     return base(url, { ...init, redirect: 'manual' });
+  };
+}
+
+/**
+ * A `lookup` for the connections of guarded requests (node's `net` signature): resolves the name and
+ * applies `assertAllowedUrl`'s address rules to the answer, so a connection only ever goes to an
+ * address that passed them, however the name resolved a moment earlier.
+ */
+export function pinnedLookup(options: SsrfGuardOptions): LookupFunction {
+  const upstreamHost = bare(new URL(options.upstreamUrl).hostname);
+  const allowed = new Set(options.allowedPrivateHosts.map((h) => bare(h)));
+  const resolveAll = options.lookup ?? lookupAll;
+  return (hostname, lookupOptions, callback) => {
+    const host = bare(hostname);
+    const checked = async (): Promise<LookupAddress[]> => {
+      const addresses = await resolve(host, resolveAll);
+      const trusted = host === upstreamHost || allowed.has(host);
+      if (!trusted && addresses.some((a) => isPrivateAddress(a) && !allowed.has(a))) {
+        throw new GatehouseError(
+          'SSRF_BLOCKED',
+          `Refusing a connection to ${host}: it resolves to a private address`,
+          {
+            details: { host },
+          },
+        );
+      }
+      const family =
+        lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family;
+      const entries = addresses
+        .map((address) => ({ address, family: isIP(address) }))
+        .filter((e) => e.family !== 0 && (!family || e.family === family));
+      if (entries.length === 0) {
+        throw new GatehouseError('SSRF_BLOCKED', `Cannot resolve ${host}`, { details: { host } });
+      }
+      return entries;
+    };
+    checked().then(
+      (entries) => {
+        if (lookupOptions.all) callback(null, entries);
+        else callback(null, entries[0]!.address, entries[0]!.family);
+      },
+      (error: Error) => callback(error as NodeJS.ErrnoException, '', 0),
+    );
   };
 }
 

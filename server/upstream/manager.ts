@@ -9,7 +9,7 @@ import {
   type UpstreamAuth,
   type UpstreamRequestRelay,
 } from './connection.js';
-import { createHttpFetch } from './http-fetch.js';
+import { createHttpFetch } from '../http-fetch.js';
 import { createLimiter } from './limit.js';
 import type { ListKind } from './lists.js';
 

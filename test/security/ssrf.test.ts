@@ -9,8 +9,10 @@ import {
   createGuardedFetch,
   isLoopbackHost,
   isPrivateAddress,
+  pinnedLookup,
   type SsrfGuardOptions,
 } from '../../server/security/ssrf.js';
+import { createHttpFetch } from '../../server/http-fetch.js';
 
 /** Resolves names from a fixed table (injected; no real DNS in tests). */
 const dns: Record<string, string[]> = {
@@ -143,6 +145,61 @@ describe('SSRF guard', () => {
         isGatehouseError(err, 'SSRF_BLOCKED'),
       );
     } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('pinnedLookup applies the address rules to what a connection resolves', async () => {
+    const lookup = pinnedLookup(options({ allowedPrivateHosts: ['intranet.example'] }));
+    const resolveWith = (host: string, all: boolean) =>
+      new Promise<unknown>((resolve, reject) =>
+        lookup(host, { all }, (error, address, family) =>
+          error ? reject(error) : resolve(all ? address : { address, family }),
+        ),
+      );
+    await assert.rejects(resolveWith('mixed.example', true), (err) => isGatehouseError(err, 'SSRF_BLOCKED'));
+    await assert.rejects(resolveWith('metadata.example', false), (err) =>
+      isGatehouseError(err, 'SSRF_BLOCKED'),
+    );
+    assert.deepEqual(await resolveWith('public.example', false), { address: '93.184.216.34', family: 4 });
+    assert.deepEqual(await resolveWith('public.example', true), [
+      { address: '93.184.216.34', family: 4 },
+      { address: '2606:2800:220:1:248:1893:25c8:1946', family: 6 },
+    ]);
+    assert.deepEqual(await resolveWith('intranet.example', true), [{ address: '10.1.2.3', family: 4 }]);
+  });
+
+  test('DNS rebinding: a name that was public for the check and private for the connection is refused', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => void (requests++, res.end('inside')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    // The first resolution (the guard's check) says public, every later one (the connection) loopback.
+    let lookups = 0;
+    const flipping = async (host: string) => {
+      if (host !== 'rebind.example') throw new Error(`ENOTFOUND ${host}`);
+      return lookups++ === 0 ? ['93.184.216.34'] : ['127.0.0.1'];
+    };
+    const guard = options({ lookup: flipping, allowedPrivateHosts: ['rebind.example'] });
+    const strict = options({ lookup: flipping });
+    const pinned = createHttpFetch({ lookup: pinnedLookup(strict) });
+    const trusting = createHttpFetch({ lookup: pinnedLookup(guard) });
+    try {
+      const guarded = createGuardedFetch({ ...strict, fetch: pinned.fetch });
+      await assert.rejects(guarded(`https://rebind.example:${port}/token`), (err: Error) =>
+        isGatehouseError(err.cause, 'SSRF_BLOCKED'),
+      );
+      assert.equal(requests, 0, 'nothing reached the private address');
+      assert.equal(lookups, 2, 'the connection resolved the name itself, after the check');
+
+      // Named in allowedPrivateHosts, the same host is reached.
+      const allowed = await trusting.fetch(`http://rebind.example:${port}/token`);
+      assert.equal(await allowed.text(), 'inside');
+      assert.equal(requests, 1);
+    } finally {
+      pinned.close();
+      trusting.close();
       server.closeAllConnections();
       server.close();
     }

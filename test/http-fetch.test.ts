@@ -1,5 +1,5 @@
 /**
- * The node:http fetch for upstream MCP traffic (server/upstream/http-fetch.ts) against plain
+ * The node:http fetch for upstream MCP traffic (server/http-fetch.ts) against plain
  * node:http servers on 127.0.0.1:0 that record every request they receive.
  */
 import { afterEach, describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { createHttpFetch, type HttpFetch } from '../../server/upstream/http-fetch.js';
+import { createHttpFetch, type HttpFetch } from '../server/http-fetch.js';
 
 interface Seen {
   method: string;

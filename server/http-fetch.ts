@@ -1,12 +1,13 @@
 /**
- * A `fetch` for upstream MCP traffic built on `node:http`/`node:https` with a keep-alive agent.
+ * A `fetch` built on `node:http`/`node:https` with a keep-alive agent, for upstream MCP traffic and
+ * (with the SSRF guard's `lookup`) the OAuth engine's requests.
  *
  * Why not the global fetch: undici's fetch implements the whole Fetch standard (request and
  * response cloning, the fetch controller, body mixins over web streams) and on this workload spends
  * several times the CPU of the request itself (bench/README.md, "latency"). Upstream traffic needs
  * little of that: one request, headers, a body that is a string or bytes, a streamed response that
- * may be an SSE stream, cancellation, and the caller's redirect policy. The OAuth engine's own
- * requests (metadata, registration, tokens) keep the global fetch; they are rare.
+ * may be an SSE stream, cancellation, and the caller's redirect policy. For the OAuth engine's
+ * requests the reason is different: its `lookup` lets the SSRF guard pin the checked address.
  *
  * What it does not do: cookies, caching, content decoding (it never sends `accept-encoding`, so a
  * compliant server answers with the identity encoding), `redirect: 'follow'` across protocols
@@ -14,6 +15,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
@@ -29,10 +31,19 @@ const MAX_REDIRECTS = 20;
 /** Statuses whose Response must not have a body (Fetch standard, "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-export function createHttpFetch(): HttpFetch {
+export interface HttpFetchOptions {
+  /**
+   * Resolves host names for every connection (node's `lookup` signature). The SSRF guard passes one
+   * that checks the addresses it returns, so the address connected to is the address checked.
+   */
+  lookup?: LookupFunction;
+}
+
+export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
+  const lookup = options.lookup ? { lookup: options.lookup } : {};
   const agents = {
-    'http:': new HttpAgent({ keepAlive: true }),
-    'https:': new HttpsAgent({ keepAlive: true }),
+    'http:': new HttpAgent({ keepAlive: true, ...lookup }),
+    'https:': new HttpsAgent({ keepAlive: true, ...lookup }),
   };
 
   const fetchOnce = async (url: URL, init: RequestInit, body: Buffer | undefined): Promise<Response> => {
