@@ -186,9 +186,41 @@ describe('inbound Streamable HTTP transport', () => {
       /Unsupported protocol version/,
     );
 
+    const notAMessage = await post('/mcp', '42', session);
+    assert.equal(notAMessage.status, 400);
+    assert.equal(((await notAMessage.json()) as RpcResponse).error?.code, -32700);
+
+    const empty = await post('/mcp', [], session);
+    assert.equal(empty.status, 400);
+    const tooMany = await post(
+      '/mcp',
+      Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })),
+      session,
+    );
+    assert.equal(tooMany.status, 400);
+    assert.match(((await tooMany.json()) as RpcResponse).error?.message ?? '', /batch holds 1 to 100/);
+
     // After all that, the session still answers.
     const ok = await post('/mcp', tools, session);
     assert.equal(ok.status, 200);
+  });
+
+  test('a request for an unknown method or with bad params gets its JSON-RPC error, the session lives on', async () => {
+    const session = await open();
+    const unknown = await post('/mcp', { jsonrpc: '2.0', id: 1, method: 'no/such/method' }, session);
+    assert.equal(unknown.status, 200);
+    assert.equal(((await unknown.json()) as RpcResponse).error?.code, -32601);
+    const badParams = await post(
+      '/mcp',
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { arguments: 'not an object' } },
+      session,
+    );
+    // The SDK's Protocol rejects params that fail the method's schema (with its own code).
+    const refused = ((await badParams.json()) as RpcResponse).error;
+    assert.ok(refused, 'an error response');
+    assert.match(refused.message, /name|arguments|invalid/i);
+    const ok = await post('/mcp', { jsonrpc: '2.0', id: 3, method: 'ping' }, session);
+    assert.deepEqual(await ok.json(), { jsonrpc: '2.0', id: 3, result: {} });
   });
 
   test('one standalone GET stream per session: a second gets 409; after the first closes a new one opens', async () => {
