@@ -1,6 +1,7 @@
 import type { Catalog } from '../gateway/catalog.js';
 import type { AuthStatus } from '../oauth/engine.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
+import { listProblems } from '../upstream/lists.js';
 
 /** One server as `GET /api/servers` shows it. Never carries secrets. */
 export interface ServerStatus {
@@ -12,6 +13,8 @@ export interface ServerStatus {
   nextRetryAt?: number | null;
   connectedSince?: number;
   tools: Array<{ name: string; exposedName: string; description?: string; enabled: boolean }>;
+  /** Entries the upstream listed that are not valid MCP and were left out, with the reason. */
+  listProblems?: string[];
   /** HTTP upstreams only. The list shows the stage; one server's detail shows everything. */
   auth?: Partial<AuthStatus> & { stage: AuthStatus['stage'] };
 }
@@ -42,6 +45,8 @@ export function serverStatus(
       enabled: config.tools[tool.name]?.enabled ?? true,
     })),
   };
+  const problems = listProblems(connection.lists);
+  if (problems.length > 0) status.listProblems = problems;
   if (state.status === 'error') {
     status.error = state.error;
     status.nextRetryAt = state.nextRetryAt;

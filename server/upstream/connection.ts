@@ -14,7 +14,15 @@ import { LazyJsonSchemaValidator } from './lazy-validator.js';
 import { isConnectionLost, unavailable, withServer } from './connection-errors.js';
 import { acceptRelayedRequests, type UpstreamRequestRelay } from './relayed-requests.js';
 import { backoffDelay, classifyFailure, shouldFallBackToSse, type FailureKind } from './policy.js';
-import { EMPTY_LISTS, fetchList, fetchLists, type ListKind, type UpstreamLists } from './lists.js';
+import {
+  EMPTY_LISTS,
+  fetchList,
+  fetchLists,
+  listProblems,
+  mergeLists,
+  type ListKind,
+  type UpstreamLists,
+} from './lists.js';
 import { createTransport, type FetchLike, type TransportKind } from './transports.js';
 
 /** One upstream's connection state, as the status API and the dashboard show it. */
@@ -256,6 +264,7 @@ export class UpstreamConnection {
       await client.connect(transport, { timeout: this.#deps.timeouts.connectMs });
       this.#watchLists(client, generation);
       this.#lists = await fetchLists(client, this.#deps.timeouts.connectMs);
+      this.#reportProblems();
       this.#deps.onLists(this.#lists, ['tools', 'prompts', 'resources']);
       return client;
     } catch (error) {
@@ -265,13 +274,25 @@ export class UpstreamConnection {
     }
   }
 
+  /** Entries left out of the lists are logged (and shown by the status API). */
+  #reportProblems(): void {
+    const problems = listProblems(this.#lists);
+    if (problems.length > 0) {
+      this.#deps.logger.warn(
+        { server: this.name, problems },
+        'upstream listed entries that are not valid MCP',
+      );
+    }
+  }
+
   #watchLists(client: Client, generation: number): void {
     const refresh = (kind: ListKind) => {
       if (generation !== this.#generation) return;
       fetchList(client, this.#deps.timeouts.requestMs, kind).then(
         (fresh) => {
           if (generation !== this.#generation) return;
-          this.#lists = { ...this.#lists, ...fresh };
+          this.#lists = mergeLists(this.#lists, fresh);
+          this.#reportProblems();
           this.#deps.onLists(this.#lists, [kind]);
         },
         (error: unknown) =>
