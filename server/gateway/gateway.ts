@@ -126,7 +126,7 @@ export class Gateway {
     if (idle.length > 0) this.#options.logger.info({ closed: idle.length }, 'idle MCP sessions closed');
   }
 
-  /** A new Streamable HTTP session; registered once the SDK has assigned its id. */
+  /** A new Streamable HTTP session; registered once its transport has assigned the id (on initialize). */
   async openStreamable(scopeName: string, scope: Scope): Promise<StreamableServerTransport> {
     const { server, dispose } = this.#newServer(scopeName, scope);
     const transport: StreamableServerTransport = new StreamableServerTransport({
