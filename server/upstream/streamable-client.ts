@@ -11,6 +11,7 @@
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { GatehouseError } from '../errors.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import type {
@@ -148,7 +149,7 @@ export class StreamableClientTransport implements Transport {
         return;
       }
       await response.body?.cancel();
-      throw new StreamableHTTPError(-1, `Unexpected content type: ${type ?? 'none'}`);
+      throw protocolError(`the server answered with content type ${type ?? '(none)'}, not JSON or SSE`);
     } catch (error) {
       this.#report(error);
       throw error;
@@ -249,7 +250,7 @@ export class StreamableClientTransport implements Transport {
     const items: unknown[] = Array.isArray(data) ? data : [data];
     const messages = items.map((item) => JSONRPCMessageSchema.safeParse(item));
     if (!messages.some((m) => m.success)) {
-      throw new Error('the server answered with no valid JSON-RPC message', {
+      throw protocolError('the server answered with no valid JSON-RPC message', {
         cause: messages.find((m) => !m.success)?.error,
       });
     }
@@ -352,8 +353,16 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new Error('the server sent invalid JSON', { cause: error });
+    throw protocolError(`the server sent invalid JSON: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * One answer that breaks the protocol fails its request, not the connection: `policy.ts` retries
+ * nothing for it and `connection.ts` keeps the session (other calls in flight are fine).
+ */
+function protocolError(message: string, options?: { cause?: unknown }): GatehouseError {
+  return new GatehouseError('UPSTREAM_PROTOCOL_ERROR', message, options);
 }
 
 /** The error for a non-OK response; `policy.ts` classifies it by `code`, the HTTP status. */
