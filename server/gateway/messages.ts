@@ -67,3 +67,8 @@ export function messageJson(message: JSONRPCMessage): string {
   const id = JSON.stringify((message as { id: RequestId }).id);
   return `{"jsonrpc":"2.0","id":${id},"result":${raw}}`;
 }
+
+/** A JSON-RPC error for a transport-level failure, where no request id is known (`id: null`). */
+export function rpcError(code: number, message: string) {
+  return { jsonrpc: '2.0' as const, error: { code, message }, id: null };
+}

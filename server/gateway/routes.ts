@@ -1,12 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { checkHostAndOrigin } from '../security/inbound.js';
+import { rpcError } from './messages.js';
 import type { Gateway } from './gateway.js';
-
-/** JSON-RPC error bodies for transport-level failures (no request id is known there). */
-function rpcError(code: number, message: string) {
-  return { jsonrpc: '2.0', error: { code, message }, id: null };
-}
 
 interface ScopeParams {
   name?: string;

@@ -26,7 +26,7 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { classifyMessage, messageJson, type ValidMessage } from './messages.js';
+import { classifyMessage, messageJson, rpcError, type ValidMessage } from './messages.js';
 
 export interface StreamableTransportOptions {
   /** A new session id, asked for once, when the initialize request arrives. */
@@ -81,7 +81,7 @@ export class StreamableServerTransport implements Transport {
         return this.#delete(req, res);
       default:
         res.writeHead(405, { allow: 'GET, POST, DELETE', 'content-type': 'application/json' });
-        res.end(errorBody(-32000, 'Method not allowed'));
+        res.end(JSON.stringify(rpcError(-32000, 'Method not allowed')));
     }
   }
 
@@ -259,12 +259,8 @@ interface Refusal {
 
 const notFound: Refusal = { status: 404, code: -32001, message: 'Session not found' };
 
-function errorBody(code: number, message: string): string {
-  return JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
-}
-
 function reject(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(errorBody(code, message));
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(rpcError(code, message)));
 }
 
 function openEventStream(res: ServerResponse, headers: Record<string, string>): void {
@@ -286,6 +282,8 @@ function writeEvent(res: ServerResponse, json: string): void {
 function endQuietly(res: ServerResponse): void {
   if (res.writableEnded || res.destroyed) return;
   if (!res.headersSent)
-    res.writeHead(404, { 'content-type': 'application/json' }).end(errorBody(-32001, 'Session closed'));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify(rpcError(-32001, 'Session closed')));
   else res.end();
 }

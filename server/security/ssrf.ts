@@ -25,7 +25,9 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 import { GatehouseError } from '../errors.js';
 
-export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+import type { FetchLike } from '../http-fetch.js';
+
+export type { FetchLike };
 
 /** Resolves a host name to every address it has. Injected in tests. */
 export type LookupAll = (hostname: string) => Promise<string[]>;

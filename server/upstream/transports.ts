@@ -1,11 +1,12 @@
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike } from '../http-fetch.js';
 import type { ServerConfig } from '../settings/types.js';
 import type { BoundedLog } from './bounded-log.js';
 import { StdioTransport } from './stdio-transport.js';
 import { StreamableClientTransport } from './streamable-client.js';
 
-export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+export type { FetchLike };
 export type TransportKind = 'stdio' | 'sse' | 'streamable-http';
 
 export interface TransportDeps {
