@@ -29,21 +29,15 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     if (!connection) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
     return connection;
   };
-  const oauthOf = (name: string) => {
-    connectionOf(name);
-    const engine = manager.oauth(name);
-    if (!engine) throw new GatehouseError('OAUTH_NOT_CONFIGURED', `server "${name}" is not an HTTP server`);
-    return engine;
-  };
 
   app.get('/api/servers', async () =>
-    manager.list().map((c) => serverStatus(c, gateway.catalog, manager.oauth(c.name)?.status())),
+    manager.list().map((c) => serverStatus(c, gateway.catalog, manager.authStatus(c.name))),
   );
 
   app.get<{ Params: { name: string } }>('/api/servers/:name', async (req) => {
     const connection = connectionOf(req.params.name);
     return {
-      ...serverStatus(connection, gateway.catalog, manager.oauth(connection.name)?.status(), true),
+      ...serverStatus(connection, gateway.catalog, manager.authStatus(connection.name), true),
       stderr: connection.config.type === 'stdio' ? connection.stderr.lines() : undefined,
     };
   });
@@ -56,14 +50,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   /** Starts (or restarts) the OAuth flow: discovery and registration as needed, then the URL to open. */
   app.post<{ Params: { name: string } }>('/api/servers/:name/authorize', async (req) => {
-    const { authorizationUrl } = await oauthOf(req.params.name).startAuthorization();
+    const { authorizationUrl } = await manager.authorize(req.params.name);
     return { authorizationUrl };
   });
 
   /** Revokes the tokens at the AS when it can (RFC 7009), forgets them, and reconnects. */
   app.post<{ Params: { name: string } }>('/api/servers/:name/disconnect', async (req) => {
-    await oauthOf(req.params.name).disconnect();
-    manager.reconnect(req.params.name);
+    await manager.disconnect(req.params.name);
     return { ok: true };
   });
 }

@@ -11,34 +11,13 @@ import { callbackPage } from './callback-page.js';
 export async function oauthRoutes(app: FastifyInstance, opts: { manager: UpstreamManager }): Promise<void> {
   app.get('/oauth/callback', async (req, reply) => {
     const params = new URLSearchParams(req.raw.url?.split('?')[1] ?? '');
-    const state = params.get('state');
     reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer');
-    let engine;
-    if (state) {
-      for (const candidate of opts.manager.oauthEngines()) {
-        if (await candidate.ownsState(state)) {
-          engine = candidate;
-          break;
-        }
-      }
-    }
-    if (!engine) {
-      return reply.code(400).send(
-        callbackPage({
-          ok: false,
-          code: 'OAUTH_STATE_INVALID',
-          message:
-            'This authorization response is unknown, expired or was already used. Start again from Gatehouse.',
-        }),
-      );
-    }
     try {
-      await engine.handleCallback(params);
-      const server = engine.status();
-      req.log.info({ stage: server.stage }, 'authorization completed');
+      const { server } = await opts.manager.completeCallback(params);
+      req.log.info({ server }, 'authorization completed');
       return reply.send(
         callbackPage({ ok: true, message: 'Gatehouse is now authorized. You can close this window.' }),
       );

@@ -3,7 +3,7 @@
  * when a person asks (POST /api/servers/<name>/authorize), with the per-request limit of
  * step-up.ts. One instance per engine; the stage and the persisted record stay the engine's.
  */
-import { GatehouseError, isGatehouseError, type ErrorCode } from '../errors.js';
+import { GatehouseError, toGatehouseError } from '../errors.js';
 import { prepareAuthorization, type FlowContext } from './flow.js';
 import type { StoredTokens } from './record.js';
 import type { AuthorizationReason, AuthStage } from './stage.js';
@@ -66,19 +66,20 @@ export class Authorizations {
         handed = await this.#preparing;
       }
     } catch (err) {
-      const code: ErrorCode = isGatehouseError(err) ? err.code : 'INTERNAL';
+      const { code, message } = toGatehouseError(err);
       throw new GatehouseError(
         'UPSTREAM_AUTH_REQUIRED',
-        `${server} needs authorization, but preparing it failed (${code}); see the dashboard`,
+        `server "${server}" needs authorization, but preparing it failed (${code}: ${message})`,
         { cause: err, details: { server, code } },
       );
     }
     this.#sequences.handedOut(request, handed);
-    throw new GatehouseError(
-      'UPSTREAM_AUTH_REQUIRED',
-      `${server} needs authorization: open the dashboard or POST /api/servers/${server}/authorize`,
-      { details: { server, authorizationUrl: handed.url }, ...(cause ? { cause } : {}) },
-    );
+    // How to authorize is the edge's to say: the gateway names the URL to MCP clients, the
+    // dashboard offers Connect.
+    throw new GatehouseError('UPSTREAM_AUTH_REQUIRED', `server "${server}" needs authorization`, {
+      details: { server, authorizationUrl: handed.url },
+      ...(cause ? { cause } : {}),
+    });
   }
 
   /**
@@ -112,7 +113,7 @@ export class Authorizations {
     }
     throw new GatehouseError(
       'OAUTH_INSUFFICIENT_SCOPE',
-      `${server} needs scopes ${decision.scopes.join(' ')}: open the dashboard or POST /api/servers/${server}/authorize to grant them`,
+      `server "${server}" needs scopes ${decision.scopes.join(' ')}, which a person has to grant`,
       { details: { server, scopes: decision.scopes, authorizationUrl: url } },
     );
   }

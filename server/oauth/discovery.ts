@@ -11,6 +11,7 @@ import type { OAuthSettings } from '../settings/types.js';
 import type { BearerChallenge } from './challenge.js';
 import { getJson, libraryCause, toOAuthError, type OAuthHttp } from './http.js';
 import type { ServerBinding } from './record.js';
+import { assertSecureScheme } from '../security/ssrf.js';
 import { canonicalResource, resourceMatches } from './resource.js';
 
 /**
@@ -97,6 +98,47 @@ export function assertPkceS256(metadata: oauth.AuthorizationServer): void {
   );
 }
 
+/**
+ * The endpoints of authorization server metadata a person or Gatehouse will use must be http(s)
+ * under the same rules as every guarded request (no `javascript:`, no userinfo, plain HTTP only to
+ * loopback or allowed hosts): checked once, when the metadata arrives, so a bad one is never offered.
+ * @throws GatehouseError `OAUTH_INSECURE_ENDPOINT` or `SSRF_BLOCKED` naming the field
+ */
+export function assertEndpoints(
+  metadata: oauth.AuthorizationServer,
+  allowedPrivateHosts: readonly string[],
+): void {
+  for (const field of ENDPOINT_FIELDS) {
+    const value = metadata[field];
+    if (value === undefined) continue;
+    let url: URL;
+    try {
+      url = new URL(String(value));
+    } catch {
+      throw new GatehouseError(
+        'OAUTH_PROTOCOL_ERROR',
+        `The metadata of ${metadata.issuer} has an invalid ${field}`,
+      );
+    }
+    try {
+      assertSecureScheme(url, allowedPrivateHosts);
+    } catch (err) {
+      if (!(err instanceof GatehouseError)) throw err;
+      throw new GatehouseError(err.code, `${metadata.issuer}'s ${field}: ${err.message}`, {
+        cause: err,
+        details: { issuer: metadata.issuer, field },
+      });
+    }
+  }
+}
+
+const ENDPOINT_FIELDS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'registration_endpoint',
+  'revocation_endpoint',
+] as const;
+
 /** Fetches and checks protected resource metadata; `undefined` when no candidate URL has any. */
 export async function fetchResourceMetadata(
   http: OAuthHttp,
@@ -165,11 +207,13 @@ export interface DiscoverInput {
   challenge: BearerChallenge | undefined;
   http: OAuthHttp;
   now: number;
+  /** For the endpoint checks (OAuth 2.1 §1.5): hosts allowed plain HTTP although not loopback. */
+  allowedPrivateHosts: readonly string[];
 }
 
 /** Finds the authorization server and resource for an upstream (DESIGN.md, OAuth engine steps 1–4). */
 export async function discover(input: DiscoverInput): Promise<ServerBinding> {
-  const { serverUrl, settings, challenge, http, now } = input;
+  const { serverUrl, settings, challenge, http, now, allowedPrivateHosts } = input;
   const configured = configuredMetadata(settings);
   const resource = settings?.resource;
   if (configured) {
@@ -198,6 +242,7 @@ export async function discover(input: DiscoverInput): Promise<ServerBinding> {
         `${issuer} publishes no authorization server metadata`,
       );
     assertPkceS256(metadata);
+    assertEndpoints(metadata, allowedPrivateHosts);
     return {
       metadata,
       // What the resource calls itself is the audience it checks (RFC 9728 §2 `resource`).
@@ -216,6 +261,7 @@ export async function discover(input: DiscoverInput): Promise<ServerBinding> {
   const metadata = await fetchServerMetadata(http, issuer, { checkIssuer: hinted !== undefined });
   if (metadata) {
     assertPkceS256(metadata);
+    assertEndpoints(metadata, allowedPrivateHosts);
     return {
       metadata,
       resource: resource ?? canonicalResource(serverUrl),

@@ -5,7 +5,7 @@
  */
 import { getRandomValues } from 'node:crypto';
 
-import { GatehouseError, isGatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError, toGatehouseError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createHttpFetch, type HttpFetch } from '../http-fetch.js';
 import { createGuardedFetch, pinnedLookup } from '../security/ssrf.js';
@@ -13,8 +13,9 @@ import { GATEWAY_OWNER, type CredentialStore } from '../settings/credentials.js'
 import type { OAuthSettings } from '../settings/types.js';
 import { Authorizations } from './authorizations.js';
 import type { BearerChallenge } from './challenge.js';
-import { completeCallback, forgetTokens, refreshUnderLock, type FlowContext } from './flow.js';
-import { raceAbort, type OAuthHttp } from './http.js';
+import { completeCallback, forgetTokens, needsPerson, refreshUnderLock, type FlowContext } from './flow.js';
+import { DEFAULT_OAUTH_TIMEOUT_MS, raceAbort, type OAuthHttp } from './http.js';
+import { PendingStateIndex } from './pending-index.js';
 import { emptyRecord, RecordRepo, type EngineRecord, type StoredTokens } from './record.js';
 import { importPlaintextTokens, registerAtStartUp, revokeAndForget } from './lifecycle.js';
 import {
@@ -53,9 +54,12 @@ export interface OAuthEngineOptions {
   now?: () => number;
   random?: (bytes: number) => Uint8Array;
   logger: Logger;
-  onStageChange?: (stage: AuthStage) => void;
-  /** Per outbound request, default 15 s. */
+  /** Called after every stage change, with the event that caused it. */
+  onStageChange?: (stage: AuthStage, event: StageEvent) => void;
+  /** Per outbound OAuth request, its answer included; default 10 s. */
   timeoutMs?: number;
+  /** Where this engine files the `state`s of its pending authorizations (shared by the manager). */
+  pendingStates?: PendingStateIndex;
 }
 
 export class OAuthEngine {
@@ -70,10 +74,15 @@ export class OAuthEngine {
   readonly #authorizations: Authorizations;
   #challenge: BearerChallenge | undefined;
   #refreshing: Promise<StoredTokens> | undefined;
+  /** Refreshes that failed in a row for a passing reason, and the last such failure. */
+  #refreshFailures = 0;
+  #lastRefreshError: { at: number; code: ErrorCode; message: string } | undefined;
   readonly #guardedHttp: HttpFetch | undefined;
+  readonly #pendingStates: PendingStateIndex;
 
   constructor(opts: OAuthEngineOptions) {
     this.#opts = opts;
+    this.#pendingStates = opts.pendingStates ?? new PendingStateIndex();
     const baseFetch = opts.fetch ?? globalThis.fetch;
     const logger = opts.logger.child({ server: opts.server });
     const guard = { upstreamUrl: opts.serverUrl, allowedPrivateHosts: opts.allowedPrivateHosts };
@@ -82,7 +91,7 @@ export class OAuthEngine {
     this.#guardedHttp = opts.fetch ? undefined : createHttpFetch({ lookup: pinnedLookup(guard) });
     const http: OAuthHttp = {
       fetch: createGuardedFetch({ ...guard, fetch: this.#guardedHttp?.fetch ?? baseFetch }),
-      timeoutMs: opts.timeoutMs ?? 15_000,
+      timeoutMs: opts.timeoutMs ?? DEFAULT_OAUTH_TIMEOUT_MS,
       closed: this.#closed.signal,
     };
     this.#ctx = {
@@ -119,6 +128,11 @@ export class OAuthEngine {
     return this.#stage;
   }
 
+  /** True while the last refresh failed for a passing reason (network, timeout, 5xx): tokens kept. */
+  get refreshFailing(): boolean {
+    return this.#refreshFailures > 0;
+  }
+
   /** Secret-free view for the dashboard and the admin API. */
   status(): AuthStatus {
     return buildStatus({
@@ -126,6 +140,7 @@ export class OAuthEngine {
       log: this.#log.list(),
       record: this.#record,
       settings: this.#opts.settings,
+      refresh: { failures: this.#refreshFailures, lastError: this.#lastRefreshError },
     });
   }
 
@@ -135,7 +150,14 @@ export class OAuthEngine {
    * before any 401 (MCPHub's behaviour); a failure there shows in the stage, it does not throw.
    */
   async init(): Promise<void> {
-    this.#adopt(await this.#ctx.repo.read());
+    try {
+      this.#adopt(await this.#ctx.repo.read());
+    } catch (err) {
+      if (!isGatehouseError(err, 'SECRETS_DECRYPT_FAILED')) throw err;
+      // Only this upstream is affected; a person's Connect (or Disconnect) replaces the record.
+      this.#apply({ type: 'fail', code: err.code, message: err.message });
+      return;
+    }
     const imported = await importPlaintextTokens(this.#ctx);
     if (imported)
       this.#ctx.logger.info({}, 'imported plaintext tokens from the settings into the credential store');
@@ -151,13 +173,8 @@ export class OAuthEngine {
    * `OAUTH_STEP_UP_LIMIT` this is how a person starts over. `scopes` asks for exactly those.
    */
   async startAuthorization(opts: { scopes?: string[] } = {}): Promise<{ authorizationUrl: string }> {
+    await this.#replaceUnreadable();
     return { authorizationUrl: await this.#authorizations.start(opts.scopes) };
-  }
-
-  /** Whether `state` belongs to one of this upstream's authorizations in progress (read from the store). */
-  async ownsState(state: string): Promise<boolean> {
-    const record = await this.#ctx.repo.read();
-    return record.pending.some((p) => p.state === state);
   }
 
   /**
@@ -176,6 +193,7 @@ export class OAuthEngine {
   /** RFC 7009 revocation when the server offers it, then forget the tokens (the client stays registered). */
   async disconnect(): Promise<void> {
     this.#authorizations.clear();
+    await this.#replaceUnreadable();
     await revokeAndForget(this.#ctx);
   }
 
@@ -183,6 +201,7 @@ export class OAuthEngine {
   close(): void {
     this.#closed.abort(new GatehouseError('UPSTREAM_CLOSED', `${this.#opts.server} was closed`));
     this.#guardedHttp?.close();
+    this.#pendingStates.forget(this.#opts.server);
   }
 
   // --- the fetch wrapper's hooks -------------------------------------------------------------
@@ -192,14 +211,16 @@ export class OAuthEngine {
     request: () => string,
   ): Promise<StoredTokens | undefined> {
     const tokens = this.#record.tokens;
-    if (!tokens?.refreshToken || !isStale(tokens, this.#ctx.now())) return usable(tokens);
+    const now = this.#ctx.now();
+    if (!tokens?.refreshToken || !isStale(tokens, now)) return usable(tokens);
     try {
       return await raceAbort(this.#refresh(tokens.generation), signal);
     } catch (err) {
       if (signal?.aborted) throw err;
-      if (isGatehouseError(err, 'OAUTH_INVALID_GRANT'))
-        return this.#reauthorize('expired', tokens.generation, request(), err);
-      // The old token may still be accepted; the upstream's 401 will tell.
+      if (needsPerson(err)) return this.#reauthorize('expired', tokens.generation, request(), err);
+      // A passing failure (network, timeout, 5xx): an access token that is still valid goes out,
+      // one that has expired would only earn a 401, so the caller gets the failure to retry on.
+      if (tokens.expiresAt !== null && tokens.expiresAt <= now) throw err;
       this.#ctx.logger.warn({ code: isGatehouseError(err) ? err.code : 'INTERNAL' }, 'early refresh failed');
       return usable(this.#record.tokens);
     }
@@ -218,9 +239,8 @@ export class OAuthEngine {
     try {
       return await raceAbort(this.#refresh(tokens.generation), signal);
     } catch (err) {
-      if (!signal?.aborted && isGatehouseError(err, 'OAUTH_INVALID_GRANT')) {
+      if (!signal?.aborted && needsPerson(err))
         return this.#reauthorize('revoked', tokens.generation, request, err);
-      }
       throw err;
     }
   }
@@ -245,9 +265,24 @@ export class OAuthEngine {
   #refresh(seenGeneration: number): Promise<StoredTokens> {
     const current = this.#record.tokens;
     if (current && current.generation > seenGeneration) return Promise.resolve(current);
-    this.#refreshing ??= refreshUnderLock(this.#ctx, seenGeneration).finally(() => {
-      this.#refreshing = undefined;
-    });
+    this.#refreshing ??= refreshUnderLock(this.#ctx, seenGeneration)
+      .then(
+        (tokens) => {
+          this.#refreshFailures = 0;
+          return tokens;
+        },
+        (err: unknown) => {
+          if (!needsPerson(err)) {
+            const { code, message } = toGatehouseError(err, 'OAUTH_REFRESH_FAILED');
+            this.#refreshFailures++;
+            this.#lastRefreshError = { at: this.#ctx.now(), code, message };
+          }
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
     return this.#refreshing;
   }
 
@@ -258,12 +293,25 @@ export class OAuthEngine {
     request: string,
     cause?: unknown,
   ): Promise<never> {
-    await forgetTokens(this.#ctx, generation);
+    await forgetTokens(this.#ctx, generation, { client: isGatehouseError(cause, 'OAUTH_CLIENT_REJECTED') });
     return this.#authorizations.required(reason, request, cause);
   }
 
+  /** A person asked to start over: a stored record that no longer decrypts is replaced, not read. */
+  async #replaceUnreadable(): Promise<void> {
+    if (await this.#ctx.repo.discardUnreadable()) {
+      this.#ctx.logger.warn({}, 'the stored credential could not be decrypted and was discarded');
+      this.#record = emptyRecord();
+    }
+  }
+
   #adopt(record: EngineRecord): void {
-    if (record.generation >= this.#record.generation) this.#record = record;
+    if (record.generation < this.#record.generation) return;
+    this.#record = record;
+    this.#pendingStates.set(
+      this.#opts.server,
+      record.pending.map((p) => p.state),
+    );
   }
 
   #apply(event: StageEvent): void {
@@ -275,7 +323,7 @@ export class OAuthEngine {
     this.#stage = next;
     this.#log.append({ at: this.#ctx.now(), stage: next.kind, detail: describe(event) });
     this.#ctx.logger.info({ stage: next.kind }, describe(event));
-    if (!this.#closed.signal.aborted) this.#opts.onStageChange?.(next);
+    if (!this.#closed.signal.aborted) this.#opts.onStageChange?.(next, event);
   }
 }
 

@@ -3,7 +3,7 @@
  * persisted: find the server and client, prepare an authorization, complete a callback, refresh.
  * They read and change the engine's state only through `FlowContext`.
  */
-import { GatehouseError, toGatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError, toGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { OAuthSettings } from '../settings/types.js';
 import { addPending, createAuthorization } from './authorize.js';
@@ -64,6 +64,7 @@ export async function ensureBinding(
     challenge: ctx.challenge(),
     http: ctx.http,
     now: ctx.now(),
+    allowedPrivateHosts: ctx.allowedPrivateHosts,
   });
   const { record } = await ctx.repo.update((rec) => ({
     next: { ...rec, server: binding },
@@ -104,7 +105,7 @@ export async function ensureClient(ctx: FlowContext, binding: ServerBinding): Pr
         result: undefined,
       }));
       ctx.adopt(record);
-      ctx.logger.info({ server: ctx.server, issuer: metadata.issuer }, 'registered an OAuth client');
+      ctx.logger.info({ issuer: metadata.issuer }, 'registered an OAuth client');
       return dynamicClient(registered);
     }
     case 'none':
@@ -259,18 +260,46 @@ export async function refreshUnderLock(ctx: FlowContext, seenGeneration: number)
     return result;
   } catch (err) {
     const error = toGatehouseError(err, 'OAUTH_REFRESH_FAILED');
-    // invalid_grant is not a failure to show: the caller moves on to a new authorization.
-    if (error.code !== 'OAUTH_INVALID_GRANT')
-      ctx.apply({ type: 'fail', code: error.code, message: error.message });
-    throw error;
+    // invalid_grant and a refused client are not failures to show: the caller moves on to a new
+    // authorization. Anything else keeps the tokens (the stage goes back to authorized) and is
+    // reported as OAUTH_REFRESH_FAILED, which the connection retries with its backoff.
+    if (needsPerson(error)) throw error;
+    const failure =
+      error.code === 'OAUTH_REFRESH_FAILED'
+        ? error
+        : new GatehouseError('OAUTH_REFRESH_FAILED', `Refreshing the access token failed: ${error.message}`, {
+            cause: error,
+            details: { reason: error.code },
+          });
+    ctx.apply({
+      type: 'refresh_failed',
+      expiresAt: ctx.record().tokens?.expiresAt ?? null,
+      code: failure.code,
+      message: failure.message,
+    });
+    throw failure;
   }
 }
 
-/** Forgets tokens of generation `upTo` or older (never newer ones written meanwhile). */
-export async function forgetTokens(ctx: FlowContext, upTo: number): Promise<void> {
+/** A refresh refusal only a person can answer (RFC 6749 §5.2 `invalid_grant`, `invalid_client`). */
+export function needsPerson(err: unknown): boolean {
+  return isGatehouseError(err, 'OAUTH_INVALID_GRANT') || isGatehouseError(err, 'OAUTH_CLIENT_REJECTED');
+}
+
+/**
+ * Forgets tokens of generation `upTo` or older (never newer ones written meanwhile). With
+ * `client`, a dynamically registered client goes too (the token endpoint refused it), so the next
+ * authorization registers a new one.
+ */
+export async function forgetTokens(
+  ctx: FlowContext,
+  upTo: number,
+  options: { client?: boolean } = {},
+): Promise<void> {
   const { record } = await ctx.repo.update((rec) => {
     if (!rec.tokens || rec.tokens.generation > upTo) return { result: undefined };
     const { tokens: _dropped, ...rest } = rec;
+    if (options.client) delete rest.client;
     return { next: rest, result: undefined };
   });
   ctx.adopt(record);

@@ -1,16 +1,22 @@
 /**
  * Outbound HTTP for the OAuth steps, and the one place library errors become GatehouseErrors.
- * Every request gets a signal that fires on timeout or when the engine closes (STYLE.md rule 7).
+ * Every request gets a signal that fires on timeout or when the engine closes (STYLE.md rule 7);
+ * a request that gets no answer in time fails with `OAUTH_TIMEOUT`, naming the URL it waited for.
+ * Every answer is read whole and checked for absurd nesting before a parser walks it.
  */
 import * as oauth from 'oauth4webapi';
 
 import { GatehouseError, type ErrorCode } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js';
 import type { FetchLike } from '../security/ssrf.js';
+
+/** Per outbound OAuth request (discovery, registration, token, revocation), unless configured. */
+export const DEFAULT_OAUTH_TIMEOUT_MS = 10_000;
 
 export interface OAuthHttp {
   /** The SSRF-guarded fetch (server/security/ssrf.ts). */
   fetch: FetchLike;
-  /** Per outbound request. */
+  /** Per outbound request, the answer's body included. */
   timeoutMs: number;
   /** Fires when the engine closes. */
   closed: AbortSignal;
@@ -32,11 +38,11 @@ export function libraryOptions(http: OAuthHttp) {
       url: string,
       o: { method: string; headers: Record<string, string>; body?: BodyInit | null; signal?: AbortSignal },
     ) =>
-      http.fetch(url, {
+      send(http, url, {
         method: o.method,
         headers: o.headers,
         body: o.body ?? null,
-        signal: o.signal ?? null,
+        signal: o.signal ?? requestSignal(http),
       }),
     // Deprecated only to make it stand out; the guard above is the policy.
     [oauth.allowInsecureRequests]: true,
@@ -45,7 +51,57 @@ export function libraryOptions(http: OAuthHttp) {
 
 /** GET a JSON document (metadata) through the guard. */
 export function getJson(http: OAuthHttp, url: string): Promise<Response> {
-  return http.fetch(url, { headers: { accept: 'application/json' }, signal: requestSignal(http) });
+  return send(http, url, { headers: { accept: 'application/json' }, signal: requestSignal(http) });
+}
+
+/**
+ * One request through the guard, its answer read whole within the same time limit. A body nested
+ * deeper than MAX_JSON_DEPTH is refused: the library's parser, structuredClone and JSON.stringify
+ * all recurse, and metadata is stored whole.
+ * @throws GatehouseError `OAUTH_TIMEOUT` naming `url`; `OAUTH_PROTOCOL_ERROR` for absurd nesting;
+ *   the guard's refusals; TypeError for network errors
+ */
+async function send(
+  http: OAuthHttp,
+  url: string,
+  init: RequestInit & { signal: AbortSignal },
+): Promise<Response> {
+  try {
+    const response = await http.fetch(url, init);
+    const body = response.body && !NULL_BODY_STATUSES.has(response.status) ? await response.text() : null;
+    if (body !== null && nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+      throw new GatehouseError(
+        'OAUTH_PROTOCOL_ERROR',
+        `The answer from ${url} nests deeper than ${MAX_JSON_DEPTH} levels; refusing to read it`,
+        { details: { url } },
+      );
+    }
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  } catch (err) {
+    if (isTimeout(err) && !http.closed.aborted) {
+      throw new GatehouseError(
+        'OAUTH_TIMEOUT',
+        `No answer from ${url} within ${formatSeconds(http.timeoutMs)}`,
+        { details: { url } },
+      );
+    }
+    throw err;
+  }
+}
+
+/** Fetch's null body statuses: a Response with one of these cannot be given a body. */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'TimeoutError';
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Waits for `promise`, but gives up (rejecting with the signal's reason) when `signal` aborts. */
@@ -99,9 +155,10 @@ export function toOAuthError(err: unknown, code: ErrorCode, step: string): Gateh
   if (err instanceof oauth.OperationProcessingError || err instanceof oauth.UnsupportedOperationError) {
     return fail(`invalid response (${safe(err.code ?? 'unknown')})`);
   }
-  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-    return fail(err.name === 'TimeoutError' ? 'no answer in time' : 'cancelled');
+  if (isTimeout(err)) {
+    return new GatehouseError('OAUTH_TIMEOUT', `${step} failed: no answer in time`, { cause: summary });
   }
+  if (err instanceof DOMException && err.name === 'AbortError') return fail('cancelled');
   if (err instanceof TypeError) return fail('network error');
   return fail('unexpected error');
 }

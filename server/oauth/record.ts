@@ -5,6 +5,7 @@
  */
 import type * as oauth from 'oauth4webapi';
 
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CredentialKey, CredentialRecord, CredentialStore } from '../settings/credentials.js';
 
@@ -95,8 +96,40 @@ export class RecordRepo {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * @throws GatehouseError `SECRETS_DECRYPT_FAILED` naming the server and the way out, when the
+   *   stored value does not decrypt (another key, a damaged blob)
+   */
   async read(): Promise<EngineRecord> {
-    return parseRecord(await this.store.get(this.key), this.logger);
+    let stored: CredentialRecord | undefined;
+    try {
+      stored = await this.store.get(this.key);
+    } catch (err) {
+      if (!isGatehouseError(err, 'SECRETS_DECRYPT_FAILED')) throw err;
+      throw new GatehouseError(
+        'SECRETS_DECRYPT_FAILED',
+        `The stored credential of ${this.key.server} cannot be decrypted (was GATEHOUSE_SECRET_KEY or the key file changed?); Connect authorizes again and replaces it`,
+        { cause: err, details: { server: this.key.server } },
+      );
+    }
+    return parseRecord(stored, this.logger);
+  }
+
+  /**
+   * Deletes the stored record when it does not decrypt; resolves true when it did. Only for a
+   * person's explicit new start (Connect, Disconnect): the record is lost for good.
+   */
+  discardUnreadable(): Promise<boolean> {
+    return this.store.withLock(this.key, async () => {
+      try {
+        await this.store.get(this.key);
+        return false;
+      } catch (err) {
+        if (!isGatehouseError(err, 'SECRETS_DECRYPT_FAILED')) throw err;
+        await this.store.delete(this.key);
+        return true;
+      }
+    });
   }
 
   /**

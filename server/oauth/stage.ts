@@ -4,6 +4,7 @@
  *
  * ```
  * unauthenticated → discovering → registering → awaiting_user → exchanging → authorized ⇄ refreshing
+ * refreshing → authorized (refresh failed for a passing reason: the tokens are kept, it is retried)
  * any → failed ;  authorized → (expired | revoked | step-up) → awaiting_user ;  any → unauthenticated (disconnect)
  * ```
  */
@@ -33,6 +34,11 @@ export type StageEvent =
   | { type: 'exchange' }
   | { type: 'authorized'; expiresAt: number | null; via: 'exchange' | 'refresh' | 'restore' | 'import' }
   | { type: 'refresh' }
+  /**
+   * A refresh failed for a reason that says nothing about the grant (network, timeout, 5xx): the
+   * tokens are kept and the refresh is tried again, so no person is asked.
+   */
+  | { type: 'refresh_failed'; expiresAt: number | null; code: ErrorCode; message: string }
   | { type: 'fail'; code: ErrorCode; message: string }
   | { type: 'disconnect' };
 
@@ -66,6 +72,7 @@ export const ALLOWED_FROM: Readonly<Record<StageEvent['type'], readonly StageKin
   // From awaiting_user a refresh must not hide a pending step-up: it keeps the stage.
   authorized: ['exchanging', 'refreshing', 'unauthenticated', 'failed'],
   refresh: ['authorized', 'failed'],
+  refresh_failed: ['refreshing'],
   fail: ALL,
   disconnect: ALL,
 };
@@ -89,6 +96,7 @@ export function transition(stage: AuthStage, event: StageEvent): AuthStage | nul
     case 'exchange':
       return { kind: 'exchanging' };
     case 'authorized':
+    case 'refresh_failed':
       return { kind: 'authorized', expiresAt: event.expiresAt };
     case 'refresh':
       return { kind: 'refreshing' };
@@ -118,6 +126,8 @@ export function describe(event: StageEvent): string {
       return `authorized (${event.via})`;
     case 'refresh':
       return 'refreshing the access token';
+    case 'refresh_failed':
+      return `refresh failed, tokens kept; it is retried (${event.code}: ${event.message})`;
     case 'fail':
       return `${event.code}: ${event.message}`;
     case 'disconnect':

@@ -8,7 +8,14 @@ export interface AuthStatus {
   stage: StageKind;
   log: AuthEvent[];
   client: { method: 'static' | 'cimd' | 'dynamic'; issuer: string | null } | null;
-  token: { expiresAt: number | null; scopes: string[]; lastRefreshAt: number | null } | null;
+  token: {
+    expiresAt: number | null;
+    scopes: string[];
+    lastRefreshAt: number | null;
+    /** Refreshes that failed in a row for a passing reason (network, timeout, 5xx); tokens kept. */
+    refreshFailures: number;
+    lastRefreshError?: { at: number; code: ErrorCode; message: string };
+  } | null;
   authorizationUrl?: string;
   error?: { code: ErrorCode; message: string };
 }
@@ -18,6 +25,7 @@ export function buildStatus(input: {
   log: AuthEvent[];
   record: EngineRecord;
   settings: OAuthSettings | undefined;
+  refresh: { failures: number; lastError?: { at: number; code: ErrorCode; message: string } | undefined };
 }): AuthStatus {
   const { stage, record, settings } = input;
   const metadata = record.server?.metadata;
@@ -33,7 +41,13 @@ export function buildStatus(input: {
     log: input.log,
     client,
     token: tokens
-      ? { expiresAt: tokens.expiresAt, scopes: [...tokens.scopes], lastRefreshAt: tokens.lastRefreshAt }
+      ? {
+          expiresAt: tokens.expiresAt,
+          scopes: [...tokens.scopes],
+          lastRefreshAt: tokens.lastRefreshAt,
+          refreshFailures: input.refresh.failures,
+          ...(input.refresh.lastError ? { lastRefreshError: { ...input.refresh.lastError } } : {}),
+        }
       : null,
     ...(stage.kind === 'awaiting_user' ? { authorizationUrl: stage.authorizationUrl } : {}),
     ...(stage.kind === 'failed' ? { error: { code: stage.code, message: stage.message } } : {}),

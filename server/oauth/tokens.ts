@@ -91,7 +91,11 @@ export async function exchangeCode(
     );
     return await oauth.processAuthorizationCodeResponse(metadata, libraryClient(client), response);
   } catch (err) {
-    throw toOAuthError(err, 'OAUTH_TOKEN_EXCHANGE_FAILED', 'Exchanging the authorization code');
+    throw toOAuthError(
+      err,
+      'OAUTH_TOKEN_EXCHANGE_FAILED',
+      `Exchanging the authorization code at ${endpointOf(metadata)}`,
+    );
   }
 }
 
@@ -116,13 +120,42 @@ export async function refreshTokens(
     );
     return await oauth.processRefreshTokenResponse(metadata, libraryClient(client), response);
   } catch (err) {
-    if (oauthErrorCode(err) === 'invalid_grant') {
+    const kind = refreshRefusal(err);
+    if (kind === 'grant') {
       throw new GatehouseError('OAUTH_INVALID_GRANT', 'The authorization server rejected the refresh token', {
         cause: libraryCause(err),
       });
     }
-    throw toOAuthError(err, 'OAUTH_REFRESH_FAILED', 'Refreshing the access token');
+    if (kind === 'client') {
+      throw new GatehouseError(
+        'OAUTH_CLIENT_REJECTED',
+        `The token endpoint ${metadata.token_endpoint ?? ''} refused the client's credentials (401)`,
+        { cause: libraryCause(err) },
+      );
+    }
+    throw toOAuthError(err, 'OAUTH_REFRESH_FAILED', `Refreshing the access token at ${endpointOf(metadata)}`);
   }
+}
+
+/**
+ * Which refusals of a refresh mean a person must act. RFC 6749 §5.2: `invalid_grant` (the refresh
+ * token is revoked, expired or used) and `invalid_client` (the client's own authentication failed,
+ * which §5.2 answers with 401). Everything else — network errors, timeouts, 5xx, a garbled answer —
+ * says nothing about the grant: the tokens are kept and the refresh is tried again. Pure.
+ */
+export function refreshRefusal(err: unknown): 'grant' | 'client' | 'transient' {
+  const code = oauthErrorCode(err);
+  if (code === 'invalid_grant') return 'grant';
+  if (code === 'invalid_client') return 'client';
+  const status =
+    err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError
+      ? err.status
+      : undefined;
+  return status === 401 ? 'client' : 'transient';
+}
+
+function endpointOf(metadata: oauth.AuthorizationServer): string {
+  return metadata.token_endpoint ?? metadata.issuer;
 }
 
 /** RFC 7009 §2.1 revocation of one token; only when the server has a `revocation_endpoint`. */
@@ -140,6 +173,10 @@ export async function revokeToken(
     );
     await oauth.processRevocationResponse(response);
   } catch (err) {
-    throw toOAuthError(err, 'OAUTH_PROTOCOL_ERROR', 'Revoking a token');
+    throw toOAuthError(
+      err,
+      'OAUTH_PROTOCOL_ERROR',
+      `Revoking a token at ${metadata.revocation_endpoint ?? metadata.issuer}`,
+    );
   }
 }

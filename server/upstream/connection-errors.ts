@@ -1,5 +1,5 @@
 import { GatehouseError } from '../errors.js';
-import type { ConnectionState } from './connection.js';
+import type { ConnectionState } from './state.js';
 
 /** Why a request cannot go to an upstream now, naming the server and its state. */
 export function unavailable(server: string, state: ConnectionState): GatehouseError {
@@ -13,13 +13,8 @@ export function unavailable(server: string, state: ConnectionState): GatehouseEr
         details: { server },
       });
     case 'auth_required':
-      return new GatehouseError(
-        state.error.code,
-        `server "${server}" needs authorization: ${state.error.message}`,
-        {
-          details: { server },
-        },
-      );
+      // The state's message already names the server and says it needs authorization.
+      return new GatehouseError(state.error.code, state.error.message, { details: { server } });
     case 'error':
       return new GatehouseError(
         state.error.code,
@@ -44,7 +39,26 @@ export function withServer(error: GatehouseError, server: string): GatehouseErro
   });
 }
 
-/** Failures that mean the connection is gone, not that one request failed. */
+/**
+ * Failures that leave the connection unusable, not just one request failed: the upstream is gone,
+ * or its access token expired and could not be refreshed for now (the tokens are kept and the
+ * reconnect, with its backoff, refreshes again).
+ */
 export function isConnectionLost(error: GatehouseError): boolean {
-  return error.code === 'UPSTREAM_CONNECT_FAILED' || error.code === 'UPSTREAM_CLOSED';
+  return (
+    error.code === 'UPSTREAM_CONNECT_FAILED' ||
+    error.code === 'UPSTREAM_CLOSED' ||
+    error.code === 'OAUTH_REFRESH_FAILED'
+  );
+}
+
+/**
+ * Whether the failure is a refused TCP connection (nothing listens there yet). Reads the errno
+ * `code` along the cause chain (fetch hides it in `cause`), never the message.
+ */
+export function connectionRefused(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') return true;
+  }
+  return false;
 }

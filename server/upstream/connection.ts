@@ -6,14 +6,20 @@ import {
   ToolListChangedNotificationSchema,
   type ServerCapabilities,
 } from '@modelcontextprotocol/sdk/types.js';
-import { GatehouseError, type ErrorCode } from '../errors.js';
+import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ServerConfig, Timeouts } from '../settings/types.js';
 import { BoundedLog } from './bounded-log.js';
 import { LazyJsonSchemaValidator } from './lazy-validator.js';
-import { isConnectionLost, unavailable, withServer } from './connection-errors.js';
+import { connectionRefused, isConnectionLost, unavailable, withServer } from './connection-errors.js';
 import { acceptRelayedRequests, type UpstreamRequestRelay } from './relayed-requests.js';
-import { backoffDelay, classifyFailure, shouldFallBackToSse, type FailureKind } from './policy.js';
+import {
+  backoffDelay,
+  classifyFailure,
+  errorAfterFallback,
+  shouldFallBackToSse,
+  type FailureKind,
+} from './policy.js';
 import {
   EMPTY_LISTS,
   fetchList,
@@ -23,24 +29,21 @@ import {
   type ListKind,
   type UpstreamLists,
 } from './lists.js';
+import type { ConnectionState } from './state.js';
 import { createTransport, type FetchLike, type TransportKind } from './transports.js';
 
-/** One upstream's connection state, as the status API and the dashboard show it. */
-export type ConnectionState =
-  | { status: 'disabled' }
-  | { status: 'connecting'; attempt: number }
-  | { status: 'connected'; since: number }
-  | { status: 'auth_required'; error: { code: ErrorCode; message: string } }
-  | { status: 'error'; error: { code: ErrorCode; message: string }; nextRetryAt: number | null };
+export type { ConnectionState } from './state.js';
 
 /** The seam to the OAuth engine: how an HTTP upstream's requests get their credentials. */
-export interface UpstreamAuth {
+export interface ConnectionAuth {
   fetch: FetchLike;
   /**
    * Set when no request can succeed until a person authorizes. Consulted after a failure whose
    * error the transport rewrapped (the SDK's SSE transport reports its own SseError, not ours).
    */
   authorizationNeeded(): GatehouseError | undefined;
+  /** True while the last refresh failed for a passing reason (tokens kept): a call may retry early. */
+  refreshFailing(): boolean;
 }
 
 export type { UpstreamRequest, UpstreamRequestRelay } from './relayed-requests.js';
@@ -49,7 +52,7 @@ export interface ConnectionDeps {
   timeouts: Timeouts;
   logger: Logger;
   clientInfo: { name: string; version: string };
-  auth?: UpstreamAuth;
+  auth?: ConnectionAuth;
   /** The fetch for HTTP upstreams without an OAuth engine (default: `fetch`). */
   fetch?: FetchLike;
   /** Limits how many upstreams connect at once (start-up runs them in parallel). */
@@ -57,6 +60,8 @@ export interface ConnectionDeps {
   now?: () => number;
   random?: () => number;
   pingIntervalMs?: number;
+  /** How long after start a refused connection is retried quickly and quietly (default 5 s). */
+  startupGraceMs?: number;
   /** Where sampling and elicitation requests from the upstream go; absent, none are accepted. */
   relay?: UpstreamRequestRelay;
   onState: (state: ConnectionState) => void;
@@ -65,6 +70,16 @@ export interface ConnectionDeps {
 
 /** A connection that stays up at least this long resets the backoff. */
 const STABLE_AFTER_MS = 10_000;
+/**
+ * Services start in parallel (a stdio entry may start the very server an HTTP entry points at): a
+ * refused connection this soon after start is retried quickly and quietly, staying `connecting`.
+ */
+const DEFAULT_STARTUP_GRACE_MS = 5_000;
+const STARTUP_RETRY_MS = 250;
+/** A call retries an upstream whose refresh failed at most this often (or each first backoff step). */
+const EARLY_RETRY_EVERY_MS = 1_000;
+/** How many of a stdio child's last stderr lines an error that ended it carries. */
+const STDERR_LINES_IN_ERROR = 5;
 /** How often a connected upstream is pinged, so a dead HTTP upstream shows before anyone calls it. */
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 
@@ -89,6 +104,11 @@ export class UpstreamConnection {
   #stopped = false;
   #resolvedKind: TransportKind | undefined;
   #reinit: Promise<void> | undefined;
+  /** When start() ran, for the start-up grace. */
+  #startedAt = 0;
+  /** When the last connect attempt began; a call may retry early, but not more often than this. */
+  #lastAttemptAt = 0;
+  #earlyRetry: Promise<void> | undefined;
 
   constructor(config: ServerConfig, deps: ConnectionDeps) {
     this.#config = config;
@@ -129,6 +149,7 @@ export class UpstreamConnection {
       return;
     }
     this.#attempt = 0;
+    this.#startedAt = this.#now();
     this.#scheduleConnect(0);
   }
 
@@ -154,7 +175,8 @@ export class UpstreamConnection {
    * the request sent once more.
    */
   async request<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = this.#liveClient();
+    const client =
+      this.#state.status === 'connected' && this.#client ? this.#client : await this.#clientAfterFailure();
     try {
       return await fn(client);
     } catch (error) {
@@ -165,7 +187,7 @@ export class UpstreamConnection {
       }
       if (failure.kind === 'request-failed') throw failure.error;
       if (failure.kind === 'auth-required') {
-        this.#setState({ status: 'auth_required', error: failure.error.toJSON() });
+        this.#setState({ status: 'auth_required', error: withServer(failure.error, this.name).toJSON() });
         void this.#dropClient();
       } else if (isConnectionLost(failure.error) && this.#client === client) {
         // The upstream went away under us: show it and start the reconnect loop now.
@@ -182,6 +204,34 @@ export class UpstreamConnection {
     const state = this.#state;
     if (state.status === 'connected' && this.#client) return this.#client;
     throw unavailable(this.name, state);
+  }
+
+  /**
+   * A call to an upstream that is down because its token could not be refreshed (the authorization
+   * server was unreachable; the tokens are kept) tries again now instead of failing until the
+   * backoff timer fires: the outage may be over. Calls arriving meanwhile wait for that one
+   * attempt; such attempts start at most once a second. Other states fail at once.
+   */
+  async #clientAfterFailure(): Promise<Client> {
+    const state = this.#state;
+    const refreshFailed =
+      state.status === 'error' &&
+      (state.error.code === 'OAUTH_REFRESH_FAILED' || this.#deps.auth?.refreshFailing() === true);
+    if (
+      refreshFailed &&
+      !this.#earlyRetry &&
+      this.#now() - this.#lastAttemptAt >=
+        Math.min(this.#deps.timeouts.initialBackoffMs, EARLY_RETRY_EVERY_MS)
+    ) {
+      clearTimeout(this.#retryTimer);
+      const generation = ++this.#generation;
+      this.#setState({ status: 'connecting', attempt: this.#attempt });
+      this.#earlyRetry = this.#connect(generation).finally(() => {
+        this.#earlyRetry = undefined;
+      });
+    }
+    if (this.#earlyRetry) await this.#earlyRetry;
+    return this.#liveClient();
   }
 
   #scheduleConnect(delayMs: number): void {
@@ -201,6 +251,8 @@ export class UpstreamConnection {
   }
 
   async #connect(generation: number): Promise<void> {
+    this.#lastAttemptAt = this.#now();
+    const stderrMark = this.stderr.mark();
     try {
       await this.#deps.limit(async () => {
         if (generation !== this.#generation) return;
@@ -213,11 +265,11 @@ export class UpstreamConnection {
         const since = this.#now();
         this.#setState({ status: 'connected', since });
         this.#startPing(client, generation);
-        this.#deps.logger.info({ server: this.name }, 'upstream connected');
+        this.#deps.logger.info({}, 'upstream connected');
       });
     } catch (error) {
       if (generation !== this.#generation) return;
-      this.#onFailure(error);
+      this.#onFailure(error, stderrMark);
     }
   }
 
@@ -237,7 +289,7 @@ export class UpstreamConnection {
         if (this.#config.type === 'auto') this.#resolvedKind = kind;
         return client;
       } catch (error) {
-        lastError = error;
+        lastError = lastError === undefined ? error : errorAfterFallback(lastError, error);
         if (!shouldFallBackToSse(error)) break;
       }
     }
@@ -258,8 +310,7 @@ export class UpstreamConnection {
     });
     if (relay) acceptRelayedRequests(client, this.name, relay);
     client.onclose = () => this.#onClosed(generation, client);
-    client.onerror = (error) =>
-      this.#deps.logger.debug({ server: this.name, err: error.message }, 'upstream error');
+    client.onerror = (error) => this.#deps.logger.debug({ err: error.message }, 'upstream error');
     try {
       await client.connect(transport, { timeout: this.#deps.timeouts.connectMs });
       this.#watchLists(client, generation);
@@ -278,10 +329,7 @@ export class UpstreamConnection {
   #reportProblems(): void {
     const problems = listProblems(this.#lists);
     if (problems.length > 0) {
-      this.#deps.logger.warn(
-        { server: this.name, problems },
-        'upstream listed entries that are not valid MCP',
-      );
+      this.#deps.logger.warn({ problems }, 'upstream listed entries that are not valid MCP');
     }
   }
 
@@ -295,11 +343,7 @@ export class UpstreamConnection {
           this.#reportProblems();
           this.#deps.onLists(this.#lists, [kind]);
         },
-        (error: unknown) =>
-          this.#deps.logger.warn(
-            { server: this.name, list: kind, err: String(error) },
-            'list refresh failed',
-          ),
+        (error: unknown) => this.#deps.logger.warn({ list: kind, err: String(error) }, 'list refresh failed'),
       );
     };
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => refresh('tools'));
@@ -329,28 +373,41 @@ export class UpstreamConnection {
     this.#client = undefined;
     const state = this.#state;
     if (state.status === 'connected' && this.#now() - state.since >= STABLE_AFTER_MS) this.#attempt = 0;
-    this.#onFailure(new GatehouseError('UPSTREAM_CLOSED', 'the connection to the upstream closed'));
+    const stderrMark = this.stderr.mark();
+    this.#onFailure(
+      new GatehouseError('UPSTREAM_CLOSED', 'the connection to the upstream closed'),
+      stderrMark,
+    );
   }
 
-  #onFailure(error: unknown): void {
+  /** `stderrMark`: where in the stdio child's stderr the failed attempt began. */
+  #onFailure(error: unknown, stderrMark?: number): void {
     if (this.#stopped) return;
     const classified = classifyFailure(error);
     const needed = classified.kind === 'retry' ? this.#deps.auth?.authorizationNeeded() : undefined;
     const failure: FailureKind = needed ? { kind: 'auth-required', error: needed } : classified;
     if (failure.kind === 'auth-required') {
       // No tight loop: the OAuth engine reconnects this upstream once a person has authorized it.
-      this.#setState({ status: 'auth_required', error: failure.error.toJSON() });
+      this.#setState({ status: 'auth_required', error: withServer(failure.error, this.name).toJSON() });
       return;
     }
-    const gatehouseError =
+    const gatehouseError = this.#withStderr(
       failure.kind === 'request-failed'
         ? new GatehouseError('UPSTREAM_PROTOCOL_ERROR', failure.error.message, { cause: failure.error })
-        : failure.error;
+        : failure.error,
+      stderrMark,
+    );
+    const grace = this.#deps.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS;
+    if (this.#now() - this.#startedAt < grace && connectionRefused(gatehouseError)) {
+      this.#deps.logger.debug({ retryInMs: STARTUP_RETRY_MS }, 'upstream refused the connection at start-up');
+      this.#scheduleConnect(STARTUP_RETRY_MS);
+      return;
+    }
     const delay = backoffDelay(this.#attempt, this.#deps.timeouts, this.#random);
     this.#attempt++;
     this.#setState({ status: 'error', error: gatehouseError.toJSON(), nextRetryAt: this.#now() + delay });
     this.#deps.logger.warn(
-      { server: this.name, code: gatehouseError.code, err: gatehouseError.message, retryInMs: delay },
+      { code: gatehouseError.code, err: gatehouseError.message, retryInMs: delay },
       'upstream unavailable',
     );
     this.#scheduleConnect(delay);
@@ -370,7 +427,7 @@ export class UpstreamConnection {
         this.#client = client;
         this.#setState({ status: 'connected', since: this.#now() });
         this.#startPing(client, generation);
-        this.#deps.logger.info({ server: this.name }, 'upstream session re-initialized');
+        this.#deps.logger.info({}, 'upstream session re-initialized');
       } catch (error) {
         this.#onFailure(error);
         const failure = classifyFailure(error);
@@ -388,7 +445,26 @@ export class UpstreamConnection {
     if (!client) return;
     client.onclose = undefined;
     await client.close().catch((error: unknown) => {
-      this.#deps.logger.debug({ server: this.name, err: String(error) }, 'closing upstream client failed');
+      this.#deps.logger.debug({ err: String(error) }, 'closing upstream client failed');
+    });
+  }
+
+  /**
+   * A stdio child that ended says why on stderr (a wrong path, a missing module): its last lines
+   * since the attempt began go into the error, as the detail view already shows them.
+   */
+  #withStderr(error: GatehouseError, mark: number | undefined): GatehouseError {
+    if (this.#config.type !== 'stdio' || mark === undefined) return error;
+    if (error.code !== 'UPSTREAM_CLOSED' && error.code !== 'UPSTREAM_SPAWN_FAILED') return error;
+    const lines = this.stderr
+      .since(mark)
+      .map((line) => line.trim())
+      .filter((line) => line !== '')
+      .slice(-STDERR_LINES_IN_ERROR);
+    if (lines.length === 0) return error;
+    return new GatehouseError(error.code, `${error.message}; its last stderr lines: ${lines.join(' | ')}`, {
+      cause: error,
+      details: { ...error.details, stderr: lines },
     });
   }
 

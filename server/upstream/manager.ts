@@ -1,12 +1,13 @@
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { OAuthEngine } from '../oauth/engine.js';
+import { OAuthEngine, type AuthStatus } from '../oauth/engine.js';
+import { PendingStateIndex } from '../oauth/pending-index.js';
 import type { CredentialStore } from '../settings/credentials.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
 import {
   UpstreamConnection,
   type ConnectionState,
-  type UpstreamAuth,
+  type ConnectionAuth,
   type UpstreamRequestRelay,
 } from './connection.js';
 import { createHttpFetch } from '../http-fetch.js';
@@ -38,6 +39,8 @@ export interface ManagerOptions {
   relay?: UpstreamRequestRelay;
   random?: () => number;
   now?: () => number;
+  /** How long after start a refused connection is retried quietly (default 5 s; tests use 0). */
+  startupGraceMs?: number;
 }
 
 interface Entry {
@@ -57,6 +60,8 @@ export class UpstreamManager {
   #limitSize = 8;
   /** One keep-alive agent for all upstream MCP traffic. */
   readonly #http = createHttpFetch();
+  /** `state` → server of every authorization in progress, for the callback. */
+  readonly #pendingStates = new PendingStateIndex();
 
   constructor(options: ManagerOptions) {
     this.#options = options;
@@ -71,14 +76,42 @@ export class UpstreamManager {
     return this.#entries.get(name)?.connection;
   }
 
-  /** The OAuth engine of an HTTP upstream. */
-  oauth(name: string): OAuthEngine | undefined {
-    return this.#entries.get(name)?.oauth;
+  /** The OAuth status of an HTTP upstream (secret-free); undefined for stdio or unknown servers. */
+  authStatus(name: string): AuthStatus | undefined {
+    return this.#entries.get(name)?.oauth?.status();
   }
 
-  /** Every OAuth engine, for the callback to find the one that owns a `state`. */
-  oauthEngines(): OAuthEngine[] {
-    return [...this.#entries.values()].flatMap((e) => (e.oauth ? [e.oauth] : []));
+  /**
+   * Starts (or restarts) the OAuth flow of `name`: the URL a person opens.
+   * @throws GatehouseError `SERVER_NOT_FOUND`, `OAUTH_NOT_CONFIGURED`, or the flow's own failure
+   */
+  async authorize(name: string, options: { scopes?: string[] } = {}): Promise<{ authorizationUrl: string }> {
+    return this.#engineOf(name).startAuthorization(options);
+  }
+
+  /** Revokes the tokens of `name` where the authorization server allows it, forgets them, reconnects. */
+  async disconnect(name: string): Promise<void> {
+    await this.#engineOf(name).disconnect();
+    this.reconnect(name);
+  }
+
+  /**
+   * The browser came back from an authorization server: the `state` names the server (one index,
+   * so no other upstream's stored credentials are read), whose engine completes the flow.
+   * @throws GatehouseError `OAUTH_STATE_INVALID` when no authorization in progress has that state;
+   *   the engine's callback errors otherwise
+   */
+  async completeCallback(params: URLSearchParams): Promise<{ server: string }> {
+    const server = this.#pendingStates.serverOf(params.get('state'));
+    const engine = server === undefined ? undefined : this.#entries.get(server)?.oauth;
+    if (server === undefined || !engine) {
+      throw new GatehouseError(
+        'OAUTH_STATE_INVALID',
+        'This authorization response is unknown, expired or was already used. Start again from Gatehouse.',
+      );
+    }
+    await engine.handleCallback(params);
+    return { server };
   }
 
   /** Connections in settings order. */
@@ -138,16 +171,26 @@ export class UpstreamManager {
     this.#http.close();
   }
 
+  #engineOf(name: string): OAuthEngine {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
+    if (!entry.oauth) {
+      throw new GatehouseError('OAUTH_NOT_CONFIGURED', `server "${name}" is not an HTTP server`);
+    }
+    return entry.oauth;
+  }
+
   #start(config: ServerConfig, settings: Settings): void {
     const name = config.name;
     const oauth = this.#createOAuth(config, settings);
-    const auth: UpstreamAuth | undefined = oauth && {
+    const auth: ConnectionAuth | undefined = oauth && {
       fetch: oauth.fetch,
       authorizationNeeded: () => authorizationNeeded(name, oauth),
+      refreshFailing: () => oauth.refreshFailing,
     };
     const connection = new UpstreamConnection(config, {
       timeouts: settings.system.timeouts,
-      logger: this.#options.logger.child({ upstream: name }),
+      logger: this.#options.logger.child({ server: name }),
       clientInfo: this.#options.clientInfo,
       auth,
       fetch: this.#http.fetch,
@@ -155,6 +198,7 @@ export class UpstreamManager {
       relay: this.#options.relay,
       now: this.#options.now,
       random: this.#options.random,
+      startupGraceMs: this.#options.startupGraceMs,
       onState: (state) => this.#emit({ type: 'state', server: name, state }),
       onLists: (_lists, changed) => this.#emit({ type: 'lists', server: name, changed }),
     });
@@ -174,7 +218,6 @@ export class UpstreamManager {
     const oauth = this.#options.oauth;
     if (!oauth || config.type === 'stdio') return undefined;
     const name = config.name;
-    let wasAuthorized = false;
     return new OAuthEngine({
       server: name,
       serverUrl: config.url,
@@ -185,13 +228,17 @@ export class UpstreamManager {
       fetch: oauth.fetch,
       upstreamFetch: this.#http.fetch,
       logger: this.#options.logger,
-      onStageChange: (stage) => {
-        const authorized = stage.kind === 'authorized';
-        // A fresh authorization (callback done) reconnects an upstream that was waiting for it.
+      pendingStates: this.#pendingStates,
+      onStageChange: (_stage, event) => {
         const status = this.get(name)?.state.status;
-        if (authorized && !wasAuthorized && status !== 'connected' && status !== 'disabled')
-          this.reconnect(name);
-        wasAuthorized = authorized;
+        // A fresh authorization (callback done) connects an upstream that was waiting for it; a
+        // refresh that worked while the upstream shows an error (a failed refresh) retries at once.
+        // A refresh that failed again changes nothing here: the connection's backoff retries it.
+        if (event.type === 'authorized') {
+          const waiting = status !== 'connected' && status !== 'disabled';
+          if ((event.via === 'exchange' && waiting) || (event.via === 'refresh' && status === 'error'))
+            this.reconnect(name);
+        }
         this.#emit({ type: 'auth', server: name });
       },
     });
@@ -235,10 +282,8 @@ function authorizationNeeded(name: string, oauth: OAuthEngine): GatehouseError |
   if (stage.kind === 'failed') {
     return new GatehouseError(
       'UPSTREAM_AUTH_REQUIRED',
-      `server "${name}" needs authorization: ${stage.message}`,
-      {
-        details: { server: name, code: stage.code },
-      },
+      `server "${name}" needs authorization (${stage.code}: ${stage.message})`,
+      { details: { server: name, code: stage.code } },
     );
   }
   return undefined;

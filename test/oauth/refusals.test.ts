@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { PendingStateIndex } from '../../server/oauth/pending-index.js';
 import { completeAuthorization, startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
 import { connect, createEngine, rejectsWith, textOf } from './harness.js';
@@ -83,14 +84,16 @@ describe('what the engine refuses', () => {
     });
 
     test('forged and replayed state are rejected and change nothing', async () => {
-      const engine = createEngine({ serverUrl: mcp.url });
+      const pendingStates = new PendingStateIndex();
+      const engine = createEngine({ serverUrl: mcp.url, pendingStates });
       await engine.init();
       const { authorizationUrl } = await engine.startAuthorization();
       const redirect = await completeAuthorization(authorizationUrl);
+      assert.equal(pendingStates.serverOf(redirect.searchParams.get('state')), 'upstream');
 
       const forged = new URLSearchParams(redirect.searchParams);
       forged.set('state', 'forged-state');
-      assert.equal(await engine.ownsState('forged-state'), false);
+      assert.equal(pendingStates.serverOf('forged-state'), undefined);
       await rejectsWith(engine.handleCallback(forged), 'OAUTH_STATE_INVALID');
       assert.equal(engine.status().stage, 'awaiting_user');
       assert.equal(as.counts.codeExchanges, 0);
@@ -98,7 +101,7 @@ describe('what the engine refuses', () => {
       await engine.handleCallback(redirect.searchParams);
       assert.equal(engine.status().stage, 'authorized');
       const state = redirect.searchParams.get('state') ?? '';
-      assert.equal(await engine.ownsState(state), false, 'a used state is gone');
+      assert.equal(pendingStates.serverOf(state), undefined, 'a used state is gone');
       await rejectsWith(engine.handleCallback(redirect.searchParams), 'OAUTH_STATE_INVALID');
       assert.equal(engine.status().stage, 'authorized');
       assert.equal(as.counts.codeExchanges, 1);

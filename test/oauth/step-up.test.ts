@@ -43,7 +43,7 @@ describe('step-up authorization on 403 insufficient_scope', () => {
       'OAUTH_INSUFFICIENT_SCOPE',
     );
     assert.deepEqual(err.details?.scopes, ['mcp:read', 'mcp:write']);
-    assert.match(err.message, /^upstream needs scopes mcp:read mcp:write: /);
+    assert.match(err.message, /^server "upstream" needs scopes mcp:read mcp:write, /);
     const url = new URL(authorizationUrlOf(err));
     assert.equal(url.searchParams.get('scope'), 'mcp:read mcp:write offline_access');
     assert.equal(engine.stage.kind, 'awaiting_user');
