@@ -91,6 +91,8 @@ function showLogin(message) {
   state.cards.clear();
   $('servers').replaceChildren();
   $('servers-section').hidden = true;
+  $('settings-banner').hidden = true;
+  $('settings-notes').hidden = true;
   $('forget').hidden = true;
   setText($('summary'), '');
   showNotice(message);
@@ -119,16 +121,60 @@ async function poll() {
   const generation = state.generation;
   clearTimeout(state.timer);
   try {
-    const servers = await api('api/servers');
+    const [servers, settings] = await Promise.all([
+      api('api/servers'),
+      // The banner is extra: a failure here must not hide the servers.
+      api('api/settings/status').catch(() => undefined),
+    ]);
     if (generation !== state.generation) return;
     showNotice('');
     render(servers);
+    renderSettingsStatus(settings);
     await refreshOpenDetails(generation);
   } catch (error) {
     if (generation !== state.generation || handleAuthFailure(error)) return;
     showNotice(`Could not load servers. ${describeError(error)}`);
   }
   if (generation === state.generation) state.timer = setTimeout(poll, POLL_MS);
+}
+
+const placeOf = (p) =>
+  [p.path, p.line ? `line ${p.line}, column ${p.column}` : ''].filter(Boolean).join(', ');
+
+/**
+ * A rejected edit of the settings file is a banner until the file is valid again; keys Gatehouse
+ * keeps but ignores are a quieter note. All of it is text.
+ */
+function renderSettingsStatus(status) {
+  if (!status) return;
+  const { rejected, warnings = [] } = status;
+  const banner = $('settings-banner');
+  banner.hidden = !rejected;
+  if (rejected) {
+    setText(
+      $('settings-banner-title'),
+      `Your last edit of ${status.file} was not applied (${rejected.code}, ${new Date(rejected.at).toLocaleTimeString()}); the last good settings are live.`,
+    );
+    const lines = rejected.problems.length
+      ? rejected.problems.map((p) => `${placeOf(p)}: ${p.message}`)
+      : [rejected.message];
+    const key = JSON.stringify(lines);
+    if (key !== state.bannerKey) {
+      state.bannerKey = key;
+      $('settings-problems').replaceChildren(...lines.map((line) => el('li', '', line)));
+    }
+  }
+  const notes = $('settings-notes');
+  notes.hidden = warnings.length === 0;
+  setText(
+    $('settings-notes-summary'),
+    `${warnings.length} key${warnings.length === 1 ? '' : 's'} in the settings file ${warnings.length === 1 ? 'is' : 'are'} kept but not used`,
+  );
+  const notesKey = JSON.stringify(warnings);
+  if (notesKey !== state.notesKey) {
+    state.notesKey = notesKey;
+    $('settings-notes-list').replaceChildren(...warnings.map((w) => el('li', '', `${w.path}: ${w.message}`)));
+  }
 }
 
 function render(servers) {

@@ -10,6 +10,7 @@ import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
 import { allowedHostNames } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
+import { settingsRoutes } from './api/settings-routes.js';
 import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
 import type { SettingsStore } from './settings/store.js';
@@ -138,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     allowedHosts: () => allowedHostNames(store.current.system.baseUrl, options.host),
   });
   await app.register(adminRoutes, { adminToken: options.adminToken, manager, gateway });
+  await app.register(settingsRoutes, { adminToken: options.adminToken, store });
   await app.register(oauthRoutes, { manager });
   await registerDashboard(app, options.dashboardDir ?? findDashboard());
 

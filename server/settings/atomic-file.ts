@@ -23,6 +23,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isCompleteJsonText } from './json-text.js';
 import { unreadableError } from './load.js';
 import { errnoCode } from './private-file.js';
 
@@ -160,16 +161,12 @@ async function openForRead(path: string): Promise<FileHandle> {
   }
 }
 
-/** Reads the text a concurrent writer is putting into `handle`'s inode, once it parses as JSON. */
+/** Reads the text a concurrent writer is putting into `handle`'s inode, once it parses (as JSONC). */
 async function completeText(handle: FileHandle): Promise<string | undefined> {
   for (let i = 0; i < INCOMPLETE_RETRIES; i++) {
     const text = await readAll(handle);
-    try {
-      JSON.parse(text);
-      return text;
-    } catch {
-      await sleep(RETRY_MS);
-    }
+    if (isCompleteJsonText(text)) return text;
+    await sleep(RETRY_MS);
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import { interpolateSettings, type Env } from './interpolate.js';
 import { isRecord, parseJsonText, sha256Hex } from './json-text.js';
 import { normalizeSettings } from './normalize.js';
@@ -57,19 +57,32 @@ export class SettingsLoader {
    * @throws GatehouseError SETTINGS_MISSING_ENV or SETTINGS_INVALID.
    */
   fromRaw(raw: unknown, options: LoadOptions): Settings {
-    const interpolated = interpolateSettings(raw, options.env);
-    const problems = this.#validate(interpolated);
-    if (problems.length > 0) throw invalidSettingsError(problems, options.path);
-    return normalizeSettings(
-      interpolated as Record<string, unknown>,
-      options.settingsDir ?? dirname(options.path),
-    );
+    try {
+      const interpolated = interpolateSettings(raw, options.env);
+      const problems = this.#validate(interpolated);
+      if (problems.length > 0) throw invalidSettingsError(problems, options.path);
+      return normalizeSettings(
+        interpolated as Record<string, unknown>,
+        options.settingsDir ?? dirname(options.path),
+      );
+    } catch (error) {
+      throw withFile(error, options.path);
+    }
   }
 
   /** `parse` then `fromRaw`. */
   load(text: string, options: LoadOptions): Settings {
     return this.fromRaw(this.parse(text, options.path), options);
   }
+}
+
+/** Every settings error names its file in `details.file` (main prints it; messages may not). */
+function withFile(error: unknown, file: string): unknown {
+  if (!isGatehouseError(error) || error.details?.file !== undefined) return error;
+  return new GatehouseError(error.code, error.message, {
+    cause: error.cause,
+    details: { ...error.details, file },
+  });
 }
 
 /**

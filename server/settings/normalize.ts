@@ -45,7 +45,9 @@ export function normalizeSettings(raw: Raw, settingsDir: string): Settings {
 function normalizeServer(name: string, entry: Raw, settingsDir: string): ServerConfig {
   const base = {
     name,
-    enabled: entry.enabled !== false,
+    // `disabled: true` is Cline's, Roo Code's and VS Code's way to write `enabled: false`; the
+    // schema refuses the two when they disagree.
+    enabled: entry.enabled !== false && entry.disabled !== true,
     tools: normalizeTools(entry.tools),
     fingerprint: fingerprintEntry(entry),
   };
@@ -62,7 +64,7 @@ function normalizeServer(name: string, entry: Raw, settingsDir: string): ServerC
   const type: HttpServerConfig['type'] =
     entry.type === 'sse'
       ? 'sse'
-      : entry.type === 'streamable-http' || entry.type === 'http'
+      : entry.type === 'streamable-http' || entry.type === 'http' || entry.type === 'streamableHttp'
         ? 'streamable-http'
         : 'auto';
   const server: HttpServerConfig = {

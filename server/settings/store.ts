@@ -5,7 +5,9 @@
  * crash and race safety). A watcher applies a person's edits; its own writes are recognized by
  * content hash and ignored.
  *
- * Gateway-owned credentials survive a person's stale save (see ledger.ts).
+ * Gateway-owned credentials survive a person's stale save (see ledger.ts). Writes change only the
+ * bytes of the fields they target (json-edit.ts). The store also keeps the file's state for the
+ * status API: valid or the last rejected edit, and the keys it keeps but ignores (status.ts).
  */
 import { dirname, resolve } from 'node:path';
 import { GatehouseError, toGatehouseError } from '../errors.js';
@@ -21,10 +23,13 @@ import {
   setCredentialBlob,
   withoutGatehouse,
 } from './gateway-fields.js';
+import { editJsonText } from './json-edit.js';
 import { formatLike, sha256Hex } from './json-text.js';
+import { settingsWarnings, type SettingsWarning } from './known-keys.js';
 import { GatewayFieldLedger } from './ledger.js';
 import { readSettingsText, SettingsLoader, unreadableError, type Env, type LoadOptions } from './load.js';
 import { SecretBox } from './secrets.js';
+import { describeRejection, type SettingsRejection, type SettingsStatus } from './status.js';
 import type { Settings } from './types.js';
 import { watchFile, type FileWatcher } from './watch.js';
 
@@ -64,16 +69,17 @@ const MISSING = 'missing';
 const REMEMBERED_WRITES = 64;
 const INVALID_JSON_REREADS = 3;
 
-/**
- * Owns the settings file: `load()`, then read `current`, subscribe with `on()`, change the file
- * only through `update()` and the helpers built on it, and `startWatching()` for a person's edits.
- */
 /** Failures of a write that mean the file on disk does not load now (a person's edit in progress). */
 const FILE_DOES_NOT_LOAD = new Set<string>([
   'SETTINGS_INVALID_JSON',
   'SETTINGS_INVALID',
   'SETTINGS_MISSING_ENV',
 ]);
+
+/**
+ * Owns the settings file: `load()`, then read `current`, subscribe with `on()`, change the file
+ * only through `update()` and the helpers built on it, and `startWatching()` for a person's edits.
+ */
 
 export class SettingsStore {
   readonly path: string;
@@ -98,6 +104,11 @@ export class SettingsStore {
   readonly #written: string[] = [];
   readonly #ledger = new GatewayFieldLedger();
   #watcher: FileWatcher | undefined;
+  /** The last rejected edit, while the file on disk is still that edit. */
+  #rejection: SettingsRejection | undefined;
+  #warnings: SettingsWarning[] = [];
+  /** Warnings already logged: each key is named once per process, not on every reload. */
+  readonly #announced = new Set<string>();
   #refreshQueued = false;
   #closed = false;
 
@@ -115,6 +126,20 @@ export class SettingsStore {
     if (this.#current === undefined)
       throw new GatehouseError('INTERNAL', 'SettingsStore.current was read before load()');
     return this.#current;
+  }
+
+  /**
+   * The file's state for the status API: valid, or the last rejected edit (the last good
+   * settings stay live meanwhile); and the keys kept but ignored. Holds no text of the file.
+   */
+  status(): SettingsStatus {
+    const status: SettingsStatus = {
+      file: this.path,
+      valid: this.#rejection === undefined,
+      warnings: this.#warnings.map((w) => ({ ...w })),
+    };
+    if (this.#rejection !== undefined) status.rejected = structuredClone(this.#rejection);
+    return status;
   }
 
   /** Replaces the logger (main swaps its boot logger for the app's). */
@@ -257,13 +282,21 @@ export class SettingsStore {
       logger: this.#logger,
       transform: async (current) => {
         const raw = this.#loader.parse(current, this.path);
-        const before = JSON.stringify(raw);
+        const before = structuredClone(raw);
         this.#ledger.replay(raw);
         await mutator(raw);
         const settings = this.#loader.fromRaw(raw, this.#loadOptions()); // never write what would not load
         last = { raw, settings };
-        if (JSON.stringify(raw) === before) return undefined;
-        const next = formatLike(raw, current);
+        let next = editJsonText(current, before, raw);
+        if (next === current) return undefined;
+        if (next === undefined) {
+          // Not seen in practice; the edit must not be lost, so the document is written whole.
+          this.#logger.warn(
+            { file: this.path },
+            'The settings file could not be edited in place; it was rewritten as plain JSON (comments and layout were not kept)',
+          );
+          next = formatLike(raw, current);
+        }
         this.#remember(sha256Hex(next));
         return next;
       },
@@ -294,7 +327,7 @@ export class SettingsStore {
       try {
         text = await readStableText(this.path);
       } catch (error) {
-        if (this.#diskHash !== MISSING) this.#rejected(MISSING, unreadableError(this.path, error));
+        if (this.#diskHash !== MISSING) this.#rejected(MISSING, unreadableError(this.path, error), undefined);
         return;
       }
       const hash = sha256Hex(text);
@@ -312,7 +345,7 @@ export class SettingsStore {
         const rejected = toGatehouseError(error, 'SETTINGS_INVALID');
         // An empty or cut-off text is usually a save still in progress: look again before rejecting.
         if (rejected.code === 'SETTINGS_INVALID_JSON' && reread < INVALID_JSON_REREADS) continue;
-        this.#rejected(hash, rejected);
+        this.#rejected(hash, rejected, text);
         return;
       }
       this.#accept(text, raw, settings, true);
@@ -321,8 +354,9 @@ export class SettingsStore {
     }
   }
 
-  #rejected(hash: string, error: GatehouseError): void {
+  #rejected(hash: string, error: GatehouseError, text: string | undefined): void {
     this.#diskHash = hash;
+    this.#rejection = describeRejection(error, text, Date.now());
     this.#logger.warn(
       { file: this.path, code: error.code },
       'Settings edit rejected; the last good settings stay live',
@@ -333,12 +367,24 @@ export class SettingsStore {
   #accept(text: string, raw: RawSettings, settings: Settings, byPerson: boolean): void {
     this.#diskHash = sha256Hex(text);
     this.#raw = raw;
+    this.#rejection = undefined;
+    this.#warnings = settingsWarnings(raw);
+    this.#announceWarnings();
     this.#ledger.forgetAllBut(settings.servers);
     const prev = this.#current;
     this.#current = settings;
     if (prev === undefined) return;
     const diff = diffSettings(prev, settings);
     if (byPerson || !isEmptyDiff(diff)) this.#events.emit('change', { next: settings, prev, diff });
+  }
+
+  #announceWarnings(): void {
+    for (const { path, kind, message } of this.#warnings) {
+      if (this.#announced.has(path)) continue;
+      this.#announced.add(path);
+      const log = kind === 'unknown' ? this.#logger.warn : this.#logger.info;
+      log.call(this.#logger, { file: this.path, path }, `Settings: ${path}: ${message}`);
+    }
   }
 
   #remember(hash: string): void {

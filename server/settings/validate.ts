@@ -138,16 +138,37 @@ const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
 
 /**
  * Formats a path into the settings as people write it: `mcpServers.files.args[0]`,
- * `mcpServers["my.server"].url`; the document itself is `(top level)`.
+ * `mcpServers["my.server"].url`; the document itself is `(top level)`. A number, or a digit
+ * string where `data` has an array, is an array index. `parsePath` reads the result back.
  */
-export function formatPath(segments: readonly string[], data?: unknown): string {
+export function formatPath(segments: readonly (string | number)[], data?: unknown): string {
   let out = '';
   let node: unknown = data;
-  for (const segment of segments) {
-    if (Array.isArray(node) && /^\d+$/.test(segment)) out += `[${segment}]`;
+  for (const item of segments) {
+    const segment = String(item);
+    if (typeof item === 'number' || (Array.isArray(node) && /^\d+$/.test(segment))) out += `[${segment}]`;
     else if (PLAIN_KEY.test(segment)) out += out === '' ? segment : `.${segment}`;
     else out += `[${JSON.stringify(segment)}]`;
     node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
   }
   return out === '' ? '(top level)' : out;
+}
+
+const PATH_SEGMENT = /(?:^|\.)([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+
+/**
+ * The segments of a path written by `formatPath` (array indexes as numbers), or undefined when
+ * `path` is not one.
+ */
+export function parsePath(path: string): (string | number)[] | undefined {
+  if (path === '(top level)') return [];
+  const segments: (string | number)[] = [];
+  PATH_SEGMENT.lastIndex = 0;
+  while (PATH_SEGMENT.lastIndex < path.length) {
+    const match = PATH_SEGMENT.exec(path);
+    if (match === null) return undefined;
+    const [, key, index, quoted] = match;
+    segments.push(key ?? (index !== undefined ? Number(index) : (JSON.parse(quoted ?? '""') as string)));
+  }
+  return segments;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isGatehouseError, type GatehouseError } from '../../server/errors.js';
@@ -174,7 +175,7 @@ test('friendly messages for the common mistakes, all reported at once', () => {
   const expected = [
     'mcpServers.empty: needs either "command" (a program to start) or "url" (a remote server)',
     'mcpServers.both: has both "command" and "url"; keep one',
-    'mcpServers.ws.type: must be one of "stdio", "sse", "streamable-http", "http" (got "websocket")',
+    'mcpServers.ws.type: must be one of "stdio", "sse", "streamable-http", "http", "streamableHttp" (got "websocket")',
     'mcpServers.stdioUrl.type: "stdio" is for a program started with "command", but this entry has "url"; use "streamable-http" or "sse", or leave "type" out',
     'mcpServers.sseCommand.type: must be "stdio" (or left out) for an entry with "command"; "sse" and "streamable-http" need "url"',
     'mcpServers.typed.args: must be an array (got a string)',
@@ -207,6 +208,74 @@ test('invalid JSON names the line and column and never quotes the text', () => {
   assert.match(failure(() => load('{"mcpServers": {'), 'SETTINGS_INVALID_JSON').message, /line 1, column 17/);
 });
 
+/** The ```jsonc settings example under "## The settings file" in the README. */
+async function readmeExample(): Promise<string> {
+  const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## The settings file'));
+  const block = /```jsonc\n([\s\S]*?)\n```/.exec(section)?.[1];
+  assert.ok(block !== undefined, 'the README has a jsonc example in its settings section');
+  return block;
+}
+
+test("the README's jsonc settings example loads: comments and trailing commas are accepted", async () => {
+  const text = await readmeExample();
+  const settings = load(text, { TEAM: 'core', GITHUB_APP_ID: 'Iv1.abc', GITHUB_APP_SECRET: 's' });
+  assert.ok(settings.servers.size >= 3);
+  assert.equal((settings.servers.get('github') as HttpServerConfig | undefined)?.oauth?.clientId, 'Iv1.abc');
+  const commented =
+    '\uFEFF// leading comment\n{\n  /* block */ "mcpServers": {\n    "a": { "command": "x", "args": ["1", "2",], }, // trailing\n  },\n}\n';
+  assert.deepEqual((load(commented).servers.get('a') as StdioServerConfig).args, ['1', '2']);
+});
+
+test('JSONC mistakes name the line and column in plain words', () => {
+  const cases: [string, RegExp][] = [
+    ['{\n  "mcpServers": {}\n  /* not closed\n', /at line 3, column 3: .*a \/\* comment is not closed/],
+    [
+      '{\n  "mcpServers": { "a": { "command": "x" } },\n  "groups": {} "x": 1\n}',
+      /at line 3, column 16: a comma is missing$/,
+    ],
+    ["{ 'mcpServers': {} }", /at line 1, column 3: unexpected characters/],
+    ['{ "mcpServers": {}, , }', /at line 1, column 21: a key in double quotes is expected$/],
+    ['{ "mcpServers": {} } }', /at line 1, column 22: there is more text after the end of the document$/],
+  ];
+  for (const [text, expected] of cases) {
+    const error = failure(() => load(text), 'SETTINGS_INVALID_JSON');
+    assert.match(error.message, /^\/srv\/gatehouse\/mcp_settings\.json: not valid JSON at /);
+    assert.match(error.message, expected);
+    assert.equal(error.details?.file, PATH);
+  }
+});
+
+test('"disabled": true is "enabled": false; the two disagreeing is an error; "streamableHttp" is an alias', () => {
+  const settings = load({
+    mcpServers: {
+      cline: { command: 'x', disabled: true },
+      both: { command: 'x', disabled: true, enabled: false },
+      on: { command: 'x', disabled: false },
+      remote: { type: 'streamableHttp', url: 'https://r.example/mcp' },
+    },
+  });
+  assert.equal(settings.servers.get('cline')?.enabled, false);
+  assert.equal(settings.servers.get('both')?.enabled, false);
+  assert.equal(settings.servers.get('on')?.enabled, true);
+  assert.equal((settings.servers.get('remote') as HttpServerConfig).type, 'streamable-http');
+  const clash = failure(
+    () =>
+      load({
+        mcpServers: {
+          a: { command: 'x', enabled: true, disabled: true },
+          b: { command: 'x', enabled: false, disabled: false },
+        },
+      }),
+    'SETTINGS_INVALID',
+  );
+  assert.deepEqual(clash.message.split('\n'), [
+    'mcpServers.a: has "enabled" and "disabled" saying opposite things; keep one',
+    'mcpServers.b: has "enabled" and "disabled" saying opposite things; keep one',
+  ]);
+  failure(() => load({ mcpServers: { a: { command: 'x', type: 'streamableHttp' } } }), 'SETTINGS_INVALID');
+});
+
 test('a missing variable names the variable and the server', () => {
   const doc = {
     mcpServers: {
@@ -225,6 +294,7 @@ test('a missing variable names the variable and the server', () => {
   assert.deepEqual(error.details?.missing, [
     { path: 'mcpServers.github.oauth.clientId', variable: 'GITHUB_APP_ID', server: 'github' },
   ]);
+  assert.equal(error.details?.file, PATH, 'every settings error names its file in its details');
   const ok = load(doc, { GITHUB_APP_ID: 'Iv1.abc', GITHUB_APP_SECRET: '' });
   const oauth = (ok.servers.get('github') as HttpServerConfig).oauth;
   assert.equal(oauth?.clientId, 'Iv1.abc');
@@ -255,6 +325,7 @@ test('a group naming an unknown server, or named like a server, is an error with
     'SETTINGS_INVALID',
   );
   assert.equal(unknown.message, 'groups.dev.servers[1]: names no server "nope"');
+  assert.equal(unknown.details?.file, PATH);
   const clash = failure(
     () => load({ mcpServers: { a: { command: 'a' } }, groups: { a: { servers: ['a'] } } }),
     'SETTINGS_INVALID',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import * as prettier from 'prettier';
 import { isGatehouseError } from '../../server/errors.js';
 import { silentLogger } from '../../server/log.js';
 import { SecretBox } from '../../server/settings/secrets.js';
@@ -107,16 +108,129 @@ test("update() re-reads the file first, so a person's edit made since load() is 
   assert.deepEqual(after.mcpServers.linear?.gatehouse, { credentials: { gateway: 'enc:v1:AAAA' } });
 });
 
-test("writes keep the person's indentation", async (t) => {
+test("writes keep the person's indentation and the end of the file as it was", async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'mcp_settings.json');
-  await writeFile(path, JSON.stringify(INITIAL, null, '\t'));
-  const store = new SettingsStore({ path, env: {}, logger: silentLogger });
+  const original = JSON.stringify(INITIAL, null, '\t');
+  await writeFile(path, original);
+  const store = new SettingsStore({
+    path,
+    env: {},
+    logger: silentLogger,
+    secrets: new SecretBox({ key: TEST_KEY }),
+  });
   await store.load();
   await store.setCredentialBlob('files', 'gateway', 'enc:v1:AAAA');
   const text = await readFile(path, 'utf8');
-  assert.ok(text.startsWith('{\n\t"$schema"'), 'tab-indented as before');
-  assert.ok(text.endsWith('}\n'));
+  const args = '\t\t\t\t"/srv"\n\t\t\t]';
+  assert.equal(
+    text,
+    original.replace(
+      args,
+      `${args},\n\t\t\t"gatehouse": {\n\t\t\t\t"credentials": {\n\t\t\t\t\t"gateway": "enc:v1:AAAA"\n\t\t\t\t}\n\t\t\t}`,
+    ),
+    'tab-indented as before, still without a final newline',
+  );
+});
+
+/** A person's file: comments, inline arrays, blank lines, odd spacing, trailing commas. */
+const HANDWRITTEN = `{
+  // Servers I use every day
+  "$schema": "./server/settings/schema.json",
+  "mcpServers": {
+    "files":   { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/srv"] },
+
+
+    "linear" :  {
+        "type": "streamable-http",
+        "url":  "https://mcp.linear.app/mcp",   // odd spacing, kept
+        "headers": { "X-Team": "core" },
+    },
+    /* the remote one */
+    "remote": { "url": "https://example.com/mcp" }
+  },
+  "groups": { "dev": { "servers": ["linear", "files"] } },
+}
+`;
+
+test('a credential write and a dashboard edit change only the bytes of their field', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'mcp_settings.json');
+  await writeFile(path, HANDWRITTEN);
+  const store = new SettingsStore({
+    path,
+    env: {},
+    logger: silentLogger,
+    secrets: new SecretBox({ key: TEST_KEY }),
+  });
+  t.after(() => store.close());
+  await store.load();
+
+  // The credential goes in after the last line of the entry; nothing else moves.
+  await store.setCredentialBlob('linear', 'gateway', 'enc:v1:AAAA');
+  const withCredential = await readFile(path, 'utf8');
+  const lastLine = '"headers": { "X-Team": "core" },';
+  const at = HANDWRITTEN.indexOf(lastLine) + lastLine.length;
+  const inserted = withCredential.slice(at, at + withCredential.length - HANDWRITTEN.length);
+  assert.equal(withCredential, HANDWRITTEN.slice(0, at) + inserted + HANDWRITTEN.slice(at));
+  assert.equal(
+    inserted,
+    '\n        "gatehouse": {\n          "credentials": {\n            "gateway": "enc:v1:AAAA"\n          }\n        },',
+  );
+
+  // A dashboard edit of one value changes that value's bytes only.
+  await store.updateServerEntry('linear', (entry) => ({ ...entry, url: 'https://mcp.linear.app/v2/mcp' }));
+  const edited = await readFile(path, 'utf8');
+  assert.equal(
+    edited,
+    withCredential.replace('"https://mcp.linear.app/mcp"', '"https://mcp.linear.app/v2/mcp"'),
+  );
+
+  // Removing a server takes its line, and its name out of the group's inline array.
+  await store.updateServerEntry('files', () => null);
+  const removed = await readFile(path, 'utf8');
+  assert.equal(
+    removed,
+    edited
+      .replace(
+        '    "files":   { "command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/srv"] },\n',
+        '',
+      )
+      .replace('["linear", "files"]', '["linear"]'),
+  );
+
+  // Forgetting the credential gives back the person's bytes around it.
+  await store.setCredentialBlob('linear', 'gateway', undefined);
+  assert.equal(await readFile(path, 'utf8'), removed.replace(inserted, ''));
+  assert.equal(
+    (store.current.servers.get('linear') as HttpServerConfig).url,
+    'https://mcp.linear.app/v2/mcp',
+  );
+});
+
+test('a credential written to a copy of the shipped mcp_settings.json leaves text Prettier accepts', async (t) => {
+  const root = join(import.meta.dirname, '..', '..');
+  const shipped = await readFile(join(root, 'mcp_settings.json'), 'utf8');
+  const config = { ...(await prettier.resolveConfig(join(root, 'mcp_settings.json'))), parser: 'json' };
+  assert.ok(await prettier.check(shipped, config), 'the shipped file is formatted to begin with');
+  const dir = await tempDir(t);
+  const path = join(dir, 'mcp_settings.json');
+  await writeFile(path, shipped);
+  const store = new SettingsStore({
+    path,
+    env: { ...process.env, GATEHOUSE_HOME: root }, // the demo entries' paths start there
+    logger: silentLogger,
+    secrets: new SecretBox({ key: TEST_KEY }),
+  });
+  t.after(() => store.close());
+  await store.load();
+  for (const server of store.current.servers.keys()) {
+    // As long as a real one: a registered client and tokens, encrypted.
+    assert.equal(await store.setCredentialBlob(server, 'gateway', `enc:v1:${'A'.repeat(400)}`), true);
+  }
+  const written = await readFile(path, 'utf8');
+  assert.notEqual(written, shipped);
+  assert.ok(await prettier.check(written, config), `Prettier rejects:\n${written}`);
 });
 
 test('updateServerEntry edits, adds and removes one server and keeps the gateway-owned field', async (t) => {
