@@ -177,6 +177,16 @@ export async function fetchServerMetadata(
   issuer: string,
   { checkIssuer = true }: { checkIssuer?: boolean } = {},
 ): Promise<oauth.AuthorizationServer | undefined> {
+  // The well-known URLs are built from the issuer's origin, which drops a user name and password:
+  // an issuer named with them is refused here, before anything is fetched or shown.
+  const named = new URL(issuer);
+  if (named.username !== '' || named.password !== '') {
+    throw new GatehouseError(
+      'OAUTH_INSECURE_ENDPOINT',
+      `Refusing an authorization server named with a user name or password (${named.host})`,
+      { details: { host: named.host } },
+    );
+  }
   for (const url of authorizationServerMetadataUrls(issuer)) {
     const response = await tryGet(http, url);
     if (!response) continue;

@@ -147,11 +147,16 @@ export function refreshRefusal(err: unknown): 'grant' | 'client' | 'transient' {
   const code = oauthErrorCode(err);
   if (code === 'invalid_grant') return 'grant';
   if (code === 'invalid_client') return 'client';
-  const status =
-    err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError
-      ? err.status
-      : undefined;
-  return status === 401 ? 'client' : 'transient';
+  return statusOf(err) === 401 ? 'client' : 'transient';
+}
+
+/** The HTTP status of the token endpoint's answer that a library error is about, if it says. */
+function statusOf(err: unknown): number | undefined {
+  if (err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError)
+    return err.status;
+  // An answer that is not JSON (a bare 401, say) comes back with the response as the cause.
+  if (err instanceof oauth.OperationProcessingError && err.cause instanceof Response) return err.cause.status;
+  return undefined;
 }
 
 function endpointOf(metadata: oauth.AuthorizationServer): string {

@@ -66,6 +66,9 @@ describe('authorizing an OAuth upstream through the gateway', () => {
       (error: Error) => {
         assert.match(error.message, /"secure" needs authorization/);
         assert.match(error.message, /authorize/i);
+        // Said once: no "needs authorization: server "secure" needs authorization".
+        assert.equal(error.message.match(/needs authorization/g)?.length, 1, error.message);
+        assert.equal(error.message.match(/secure/g)?.length, 1, error.message);
         return true;
       },
     );
