@@ -4,7 +4,6 @@
  * is read from the shipped JSON Schema's `properties` at every level, so the schema stays the one
  * list; keys other MCP clients write that Gatehouse can safely ignore get a gentler note.
  */
-import { isRecord } from './json-text.js';
 import schema from './schema.json' with { type: 'json' };
 import { formatPath } from './validate.js';
 
