@@ -165,6 +165,7 @@ function normalizeSystem(system: Raw, problems: SettingsProblem[]): SystemConfig
       requestMs: timeouts.requestMs,
       initialBackoffMs: timeouts.initialBackoffMs,
       maxBackoffMs: timeouts.maxBackoffMs,
+      oauthMs: timeouts.oauthMs,
     },
     connectConcurrency:
       typeof system.connectConcurrency === 'number' ? system.connectConcurrency : DEFAULT_CONNECT_CONCURRENCY,

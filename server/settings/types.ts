@@ -75,6 +75,8 @@ export interface Timeouts {
   maxBackoffMs: number;
   /** First reconnect delay. */
   initialBackoffMs: number;
+  /** One request to an authorization server, its answer included. */
+  oauthMs: number;
 }
 
 export interface SystemConfig {
@@ -98,4 +100,5 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   requestMs: 60_000,
   maxBackoffMs: 60_000,
   initialBackoffMs: 1_000,
+  oauthMs: 10_000,
 };

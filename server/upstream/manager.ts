@@ -224,6 +224,7 @@ export class UpstreamManager {
       settings: config.oauth,
       redirectUri: oauth.redirectUri,
       store: oauth.store,
+      timeoutMs: settings.system.timeouts.oauthMs,
       allowedPrivateHosts: settings.system.allowedPrivateHosts,
       fetch: oauth.fetch,
       upstreamFetch: this.#http.fetch,

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 
+import type { AuthStatus } from '../../server/oauth/engine.js';
+import { FAST_TIMEOUTS, startGateway } from '../fixtures/gateway.js';
 import { startProtectedMcp } from '../fixtures/protected-mcp.js';
 import { connect, createEngine, rejectsWith } from './harness.js';
 import { asMetadata, json, startTinyServer, type Route } from './tiny-server.js';
@@ -109,5 +111,24 @@ describe('authorization servers that misbehave', () => {
     assert.doesNotMatch(err.message, /hunter2/);
     assert.deepEqual(as.requests, [], 'nothing was fetched from it');
     engine.close();
+  });
+
+  test('through the gateway: systemConfig.timeouts.oauthMs bounds POST /authorize and the server does not hang in connecting', async () => {
+    const { as, mcp } = await upstreamWith(() => ({ '/.well-known/oauth-authorization-server': silent }));
+    const gw = await startGateway({
+      mcpServers: { slow: { url: mcp.url } },
+      systemConfig: { timeouts: { ...FAST_TIMEOUTS, oauthMs: 300 } },
+    });
+    closers.push(() => gw.close());
+    const status = await gw.waitForServer('slow', (s) => s.status !== 'connecting', 'past connecting');
+    assert.equal(status.status, 'auth_required');
+    const res = await gw.api('/api/servers/slow/authorize', { method: 'POST' });
+    assert.equal(res.status, 504);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'OAUTH_TIMEOUT');
+    assert.ok(error.message.includes(`${as.origin}/.well-known/oauth-authorization-server`), error.message);
+    const detail = (await (await gw.api('/api/servers/slow')).json()) as { auth: AuthStatus };
+    assert.equal(detail.auth.stage, 'failed');
+    assert.equal(detail.auth.error?.code, 'OAUTH_TIMEOUT');
   });
 });
