@@ -109,6 +109,8 @@ export class UpstreamConnection {
   /** When the last connect attempt began; a call may retry early, but not more often than this. */
   #lastAttemptAt = 0;
   #earlyRetry: Promise<void> | undefined;
+  /** Where in the stdio child's stderr the current connection's attempt began. */
+  #stderrMark = 0;
 
   constructor(config: ServerConfig, deps: ConnectionDeps) {
     this.#config = config;
@@ -253,6 +255,7 @@ export class UpstreamConnection {
   async #connect(generation: number): Promise<void> {
     this.#lastAttemptAt = this.#now();
     const stderrMark = this.stderr.mark();
+    this.#stderrMark = stderrMark;
     try {
       await this.#deps.limit(async () => {
         if (generation !== this.#generation) return;
@@ -373,10 +376,9 @@ export class UpstreamConnection {
     this.#client = undefined;
     const state = this.#state;
     if (state.status === 'connected' && this.#now() - state.since >= STABLE_AFTER_MS) this.#attempt = 0;
-    const stderrMark = this.stderr.mark();
     this.#onFailure(
       new GatehouseError('UPSTREAM_CLOSED', 'the connection to the upstream closed'),
-      stderrMark,
+      this.#stderrMark,
     );
   }
 

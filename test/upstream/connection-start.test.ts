@@ -8,7 +8,13 @@ import { createServer as createNetServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 
 import type { ConnectionState } from '../../server/upstream/state.js';
-import { FAST_TIMEOUTS, startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import {
+  FAST_TIMEOUTS,
+  startGateway,
+  stdioFixture,
+  waitUntil,
+  type TestGateway,
+} from '../fixtures/gateway.js';
 import { HttpUpstream } from '../fixtures/mcp-upstream.js';
 
 /**
@@ -44,6 +50,21 @@ describe('the first moments of an upstream', () => {
     const status = await gw.waitForServer('broken', (s) => s.status === 'error', 'error');
     assert.equal(status.error?.code, 'UPSTREAM_CLOSED');
     assert.match(status.error?.message ?? '', /Cannot find module \/nowhere\/server\.js/);
+    await gw.close();
+    gw = undefined;
+  });
+
+  test('a stdio program that dies later: the error carries what it wrote since it started', async () => {
+    gw = await startGateway({
+      mcpServers: { crashy: stdioFixture('crashy') },
+      systemConfig: { timeouts: { ...FAST_TIMEOUTS, initialBackoffMs: 5_000, maxBackoffMs: 10_000 } },
+    });
+    await gw.waitForServer('crashy', (s) => s.status === 'connected', 'connected');
+    const client = await gw.client();
+    await client.callTool({ name: 'crashy__crash', arguments: {} });
+    const status = await gw.waitForServer('crashy', (s) => s.status === 'error', 'error');
+    assert.equal(status.error?.code, 'UPSTREAM_CLOSED');
+    assert.match(status.error?.message ?? '', /fixture crashy is crashing on purpose/);
     await gw.close();
     gw = undefined;
   });
