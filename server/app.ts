@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { adminRoutes } from './api/admin-routes.js';
-import { isGatehouseError } from './errors.js';
+import { securityHeaders } from './api/security-headers.js';
+import { GatehouseError, isGatehouseError } from './errors.js';
 import { Gateway } from './gateway/gateway.js';
 import { CallerRelay } from './gateway/relay.js';
 import { gatewayRoutes } from './gateway/routes.js';
@@ -81,7 +82,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const port = typeof address === 'object' && address ? address.port : 3000;
     return `http://localhost:${port}`;
   };
-  const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs });
+  const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs, logger });
   const manager = new UpstreamManager({
     logger,
     clientInfo: SERVER_INFO,
@@ -130,9 +131,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const { statusCode, message } = error as { statusCode?: number; message?: string };
     const status = statusCode ?? 500;
     if (status >= 500) logger.error({ err: String(message) }, 'request failed');
-    const code = status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
-    return reply.code(status).send({ error: { code, message: status >= 500 ? 'Internal error' : message } });
+    const failure =
+      status >= 500 ? new GatehouseError('INTERNAL') : new GatehouseError('BAD_REQUEST', message);
+    return reply.code(status).send({ error: failure.toJSON() });
   });
+  // Before any route is registered, so that every route (the dashboard's and the callback's HTML
+  // pages above all) gets the security headers.
+  app.addHook('onSend', securityHeaders);
 
   await app.register(gatewayRoutes, {
     gateway,
@@ -166,19 +171,13 @@ function findDashboard(): string | undefined {
 
 /**
  * Serves the dashboard at `/`. The page holds no secret: it reads the admin token from the URL
- * fragment (never sent to a server) and calls /api with it. A strict CSP keeps injected markup inert.
+ * fragment (never sent to a server) and calls /api with it. The strict CSP that keeps injected
+ * markup inert is the app-wide one for HTML answers (api/security-headers.ts).
  */
 async function registerDashboard(app: FastifyInstance, root: string | undefined): Promise<void> {
   if (!root) return;
   await app.register(async (scope) => {
     scope.addHook('onSend', async (_req, reply) => {
-      reply.header(
-        'content-security-policy',
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-          "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-      );
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
       // An upgraded gateway must not run a stale app.js from the browser's cache.
       reply.header('cache-control', 'no-cache');
     });

@@ -4,7 +4,11 @@
  * that code. Callers branch on `code`, never on `message`.
  */
 
-/** Stable error codes, their HTTP status (for the admin API) and a default human message. */
+/**
+ * Stable error codes, their HTTP status (for the admin API and the MCP endpoint's refusals), a
+ * default human message and, where it is not -32603 (internal error), the JSON-RPC error code an MCP
+ * client sees (`rpc`, JSON-RPC 2.0 §5.1). `rpcCodeOf` reads it.
+ */
 export const ERROR_TABLE = {
   // settings
   SETTINGS_UNREADABLE: { status: 500, message: 'The settings file cannot be read' },
@@ -20,24 +24,50 @@ export const ERROR_TABLE = {
   UPSTREAM_CONNECTING: { status: 503, message: 'The server is still connecting' },
   UPSTREAM_CONNECT_FAILED: { status: 502, message: 'Could not connect to the server' },
   UPSTREAM_CLOSED: { status: 502, message: 'The connection to the server closed' },
-  UPSTREAM_TIMEOUT: { status: 504, message: 'The server did not answer in time' },
+  UPSTREAM_TIMEOUT: { status: 504, rpc: -32001, message: 'The server did not answer in time' },
   UPSTREAM_AUTH_REQUIRED: { status: 401, message: 'The server needs authorization' },
   UPSTREAM_HTTP_ERROR: { status: 502, message: 'The server answered with an HTTP error' },
   UPSTREAM_PROTOCOL_ERROR: { status: 502, message: 'The server broke the MCP protocol' },
+  UPSTREAM_NOT_MCP: { status: 502, message: 'The URL does not look like an MCP endpoint' },
   UPSTREAM_SPAWN_FAILED: { status: 502, message: 'The server process could not be started' },
 
   // gateway
-  SERVER_NOT_FOUND: { status: 404, message: 'No server or group has that name' },
-  TOOL_NOT_FOUND: { status: 404, message: 'No tool has that name' },
-  PROMPT_NOT_FOUND: { status: 404, message: 'No prompt has that name' },
-  RESOURCE_NOT_FOUND: { status: 404, message: 'No server offers that resource' },
-  TOOL_DISABLED: { status: 403, message: 'The tool is disabled in the settings' },
-  SESSION_NOT_FOUND: { status: 404, message: 'Unknown or expired MCP session' },
+  SERVER_NOT_FOUND: { status: 404, rpc: -32602, message: 'No server or group has that name' },
+  TOOL_NOT_FOUND: { status: 404, rpc: -32602, message: 'No tool has that name' },
+  PROMPT_NOT_FOUND: { status: 404, rpc: -32602, message: 'No prompt has that name' },
+  RESOURCE_NOT_FOUND: { status: 404, rpc: -32602, message: 'No server offers that resource' },
+  TOOL_DISABLED: { status: 403, rpc: -32602, message: 'The tool is disabled in the settings' },
+  // MCP spec (Streamable HTTP): 404 for an unknown or terminated session; -32001 as the SDK sends it.
+  SESSION_NOT_FOUND: { status: 404, rpc: -32001, message: 'Session not found' },
+
+  // the MCP endpoint's transport-level refusals (answered with `id: null`) and the admin API's
+  BAD_REQUEST: { status: 400, message: 'The request is not valid' },
+  MCP_PARSE_ERROR: { status: 400, rpc: -32700, message: 'Parse error: the body is not valid JSON-RPC' },
+  MCP_MESSAGE_TOO_DEEP: {
+    status: 400,
+    rpc: -32600,
+    message: 'Invalid Request: the message nests more than 64 levels deep',
+  },
+  MCP_INVALID_REQUEST: { status: 400, rpc: -32600, message: 'Invalid Request' },
+  MCP_BAD_REQUEST: { status: 400, rpc: -32000, message: 'Bad Request' },
+  MCP_NOT_ACCEPTABLE: { status: 406, rpc: -32000, message: 'Not Acceptable' },
+  MCP_METHOD_NOT_ALLOWED: { status: 405, rpc: -32000, message: 'Method not allowed' },
+  MCP_STREAM_CONFLICT: {
+    status: 409,
+    rpc: -32000,
+    message: 'Conflict: Only one SSE stream is allowed per session',
+  },
+  MCP_BODY_TOO_LARGE: { status: 413, rpc: -32600, message: 'Invalid Request: the body is too large' },
+  MCP_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    rpc: -32000,
+    message: 'Unsupported Media Type: use application/json',
+  },
 
   // inbound security
   ADMIN_UNAUTHORIZED: { status: 401, message: 'A valid admin token is required' },
   ADMIN_TOKEN_UNREADABLE: { status: 500, message: 'The admin token file cannot be read or created' },
-  ORIGIN_REJECTED: { status: 403, message: 'Request origin or host is not allowed' },
+  ORIGIN_REJECTED: { status: 403, rpc: -32000, message: 'Request origin or host is not allowed' },
   SSRF_BLOCKED: { status: 403, message: 'Outbound request to a private address was blocked' },
 
   // OAuth engine (client side, per upstream)
@@ -66,7 +96,7 @@ export const ERROR_TABLE = {
   OAUTH_NOT_CONFIGURED: { status: 409, message: 'The server is not an OAuth server' },
 
   INTERNAL: { status: 500, message: 'Internal error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; rpc?: number }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 
@@ -104,4 +134,10 @@ export function toGatehouseError(value: unknown, fallback: ErrorCode = 'INTERNAL
   if (value instanceof GatehouseError) return value;
   const message = value instanceof Error ? value.message : String(value);
   return new GatehouseError(fallback, message, { cause: value });
+}
+
+/** The JSON-RPC error code an MCP client sees for a Gatehouse code: the table's `rpc`, else -32603. */
+export function rpcCodeOf(code: ErrorCode): number {
+  const entry: { status: number; rpc?: number } = ERROR_TABLE[code];
+  return entry.rpc ?? -32603;
 }

@@ -108,22 +108,15 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
       await response.body?.cancel();
       if (redirect === 'error') throw new TypeError(`fetch: redirect to ${location} refused`);
       if (hops >= MAX_REDIRECTS) throw new TypeError('fetch: too many redirects');
-      const next = new URL(location, url);
-      // Fetch standard §4.4 step 12: 303, and 301/302 after POST, continue as GET without a body
-      // and without the headers that described it.
-      if (
-        response.status === 303 ||
-        ((response.status === 301 || response.status === 302) && method === 'POST')
-      ) {
-        method = method === 'HEAD' ? 'HEAD' : 'GET';
+      const hop = redirectHop(response, url, method);
+      if (hop === undefined) throw new TypeError('fetch: the redirect location is not a URL');
+      if (hop.dropsBody) {
         body = undefined;
         init = { ...init, headers: without(init.headers, BODY_HEADERS) };
       }
-      // Step 13: credentials never follow a redirect to another origin.
-      if (next.origin !== url.origin) {
-        init = { ...init, headers: without(init.headers, ['authorization', 'cookie']) };
-      }
-      url = next;
+      if (hop.crossOrigin) init = { ...init, headers: without(init.headers, ['authorization', 'cookie']) };
+      method = hop.method;
+      url = hop.url;
     }
   };
 
@@ -145,8 +138,45 @@ function without(headers: HeadersInit | undefined, names: readonly string[]): Re
   return out;
 }
 
-function isRedirect(status: number): boolean {
+/** Fetch standard: a "redirect status". */
+export function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+/** Where a redirect leads, and how the request changes on the way (Fetch standard §4.4). */
+export interface RedirectHop {
+  url: URL;
+  method: string;
+  /** Step 12: 303, and 301/302 after POST, continue as GET without the body and its headers. */
+  dropsBody: boolean;
+  /** Step 13: credentials (authorization, cookies) never follow a redirect to another origin. */
+  crossOrigin: boolean;
+}
+
+/**
+ * The next request of a redirect chain, for this module's fetch and for the callers that follow
+ * redirects by their own policy (the Streamable HTTP client: within the endpoint's origin only).
+ * Undefined when `response` is no redirect or its Location is not a URL.
+ * @see https://fetch.spec.whatwg.org/#http-redirect-fetch
+ */
+export function redirectHop(response: Response, from: URL, method: string): RedirectHop | undefined {
+  if (!isRedirect(response.status)) return undefined;
+  const location = response.headers.get('location');
+  if (location === null) return undefined;
+  let url: URL;
+  try {
+    url = new URL(location, from);
+  } catch {
+    return undefined;
+  }
+  const status = response.status;
+  const dropsBody = status === 303 || ((status === 301 || status === 302) && method === 'POST');
+  return {
+    url,
+    method: dropsBody && method !== 'HEAD' ? 'GET' : method,
+    dropsBody,
+    crossOrigin: url.origin !== from.origin,
+  };
 }
 
 function toHeaderObject(init: HeadersInit | undefined): Record<string, string> {

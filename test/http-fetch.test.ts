@@ -12,7 +12,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { createHttpFetch, type HttpFetch } from '../server/http-fetch.js';
+import { createHttpFetch, redirectHop, type HttpFetch } from '../server/http-fetch.js';
 
 interface Seen {
   method: string;
@@ -442,6 +442,40 @@ describe('createHttpFetch: redirects', () => {
       server.seen.map((s) => s.url),
       ['/dir/start', '/dir/next?q=1', '/top'],
     );
+  });
+});
+
+describe('redirectHop: the one redirect rule, shared with the Streamable HTTP client', () => {
+  const from = new URL('http://127.0.0.1:1/mcp');
+  const redirect = (status: number, location?: string) =>
+    new Response(null, { status, headers: location === undefined ? {} : { location } });
+
+  it('307 and 308 keep the method and body; 303, and 301/302 after POST, turn into a body-less GET', () => {
+    assert.deepEqual(redirectHop(redirect(307, '/next'), from, 'POST'), {
+      url: new URL('http://127.0.0.1:1/next'),
+      method: 'POST',
+      dropsBody: false,
+      crossOrigin: false,
+    });
+    assert.equal(redirectHop(redirect(308, '/next'), from, 'POST')?.dropsBody, false);
+    for (const status of [301, 302, 303]) {
+      const hop = redirectHop(redirect(status, '/next'), from, 'POST');
+      assert.deepEqual([hop?.method, hop?.dropsBody], ['GET', true], String(status));
+    }
+    assert.deepEqual(
+      [
+        redirectHop(redirect(301, '/x'), from, 'GET')?.method,
+        redirectHop(redirect(303, '/x'), from, 'HEAD')?.method,
+      ],
+      ['GET', 'HEAD'],
+    );
+  });
+
+  it('another origin is marked; no redirect, no Location or a Location that is no URL give none', () => {
+    assert.equal(redirectHop(redirect(302, 'http://localhost:1/mcp'), from, 'GET')?.crossOrigin, true);
+    assert.equal(redirectHop(new Response('x', { status: 200 }), from, 'GET'), undefined);
+    assert.equal(redirectHop(redirect(302), from, 'GET'), undefined);
+    assert.equal(redirectHop(redirect(302, 'http://[bad'), from, 'GET'), undefined);
   });
 });
 

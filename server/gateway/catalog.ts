@@ -224,7 +224,11 @@ export class Catalog {
     return out;
   }
 
-  /** The tool behind an exposed name, or the server its prefix names (to report its state). */
+  /**
+   * The tool behind an exposed name, or the server its prefix names when that server is not
+   * connected (a call then reports the server's state: its tools are unknown while it is down).
+   * Any other name is unknown, whether or not its prefix names a server.
+   */
   resolveTool(
     exposed: string,
   ): (Routed & { disabled: boolean }) | { server: string; name: undefined } | undefined {
@@ -252,16 +256,18 @@ export class Catalog {
   }
 
   #byPrefix(exposed: string): { server: string; name: undefined } | undefined {
-    let best: string | undefined;
-    for (const server of this.#source.list().map((c) => c.name)) {
+    let best: UpstreamConnection | undefined;
+    for (const connection of this.#source.list()) {
+      const server = connection.name;
       if (
         exposed.startsWith(server + this.#separator) &&
-        (best === undefined || server.length > best.length)
+        (best === undefined || server.length > best.name.length)
       ) {
-        best = server;
+        best = connection;
       }
     }
-    return best === undefined ? undefined : { server: best, name: undefined };
+    if (best === undefined || best.state.status === 'connected') return undefined;
+    return { server: best.name, name: undefined };
   }
 }
 

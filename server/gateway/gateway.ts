@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Settings } from '../settings/types.js';
 import type { ListKind } from '../upstream/lists.js';
 import type { UpstreamManager } from '../upstream/manager.js';
+import { sendingPlainErrors } from '../upstream/mcp-error-text.js';
 import { Catalog, type Scope } from './catalog.js';
 import type { CallerRelay } from './relay.js';
 import { createSessionServer } from './session.js';
@@ -153,7 +154,8 @@ export class Gateway {
   /** A legacy HTTP+SSE session (protocol 2024-11-05): GET opens the stream, POSTs go to `endpoint`. */
   async openSse(scopeName: string, scope: Scope, endpoint: string, res: ServerResponse): Promise<void> {
     const { server, dispose } = this.#newServer(scopeName, scope);
-    const transport = new SSEServerTransport(endpoint, res);
+    // Our Streamable HTTP transport unprefixes error texts as it serializes; the SDK's needs this.
+    const transport = sendingPlainErrors(new SSEServerTransport(endpoint, res));
     const id = transport.sessionId;
     this.#sessions.set(id, {
       id,

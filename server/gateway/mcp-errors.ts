@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { isGatehouseError, type ErrorCode as GatehouseCode } from '../errors.js';
-
-const JSON_RPC_CODE: Partial<Record<GatehouseCode, number>> = {
-  TOOL_NOT_FOUND: ErrorCode.InvalidParams,
-  PROMPT_NOT_FOUND: ErrorCode.InvalidParams,
-  RESOURCE_NOT_FOUND: ErrorCode.InvalidParams,
-  TOOL_DISABLED: ErrorCode.InvalidParams,
-  SERVER_NOT_FOUND: ErrorCode.InvalidParams,
-  UPSTREAM_TIMEOUT: ErrorCode.RequestTimeout,
-};
+import { isGatehouseError, rpcCodeOf } from '../errors.js';
+import { plainErrorText } from '../upstream/mcp-error-text.js';
 
 /**
  * A JSON-RPC error as the SDK's Server sends it (`code`, `message`, `data`). Unlike McpError it
@@ -38,8 +30,9 @@ export interface McpErrorContext {
  */
 export function toMcpError(error: unknown, context: McpErrorContext = {}): RpcError {
   if (error instanceof McpError) {
-    return new RpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+    return new RpcError(error.code, plainErrorText(error.code, error.message), error.data);
   }
+  if (error instanceof RpcError) return error;
   if (!isGatehouseError(error)) {
     return new RpcError(ErrorCode.InternalError, error instanceof Error ? error.message : String(error));
   }
@@ -58,5 +51,5 @@ export function toMcpError(error: unknown, context: McpErrorContext = {}): RpcEr
       ...(url ? { authorizationUrl: url } : {}),
     });
   }
-  return new RpcError(JSON_RPC_CODE[error.code] ?? ErrorCode.InternalError, error.message, data);
+  return new RpcError(rpcCodeOf(error.code), error.message, data);
 }

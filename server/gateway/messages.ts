@@ -5,7 +5,10 @@
  * The check is only the envelope (JSON-RPC 2.0 §4, §5): the SDK's Protocol validates each
  * request's params against its method's schema before a handler runs.
  */
+import type { ServerResponse } from 'node:http';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ERROR_TABLE, rpcCodeOf, type ErrorCode } from '../errors.js';
+import { withPlainErrorText } from '../upstream/mcp-error-text.js';
 
 export type ClassifiedMessage =
   | { kind: 'request'; id: RequestId; method: string; message: JSONRPCMessage }
@@ -58,17 +61,42 @@ export function withJson<T extends object>(result: T, json: string): T {
   return result;
 }
 
-/** The JSON text of an outgoing message, reusing a result's pre-serialized text. */
+/**
+ * The JSON text of an outgoing message, reusing a result's pre-serialized text. An error response
+ * goes out with its text unprefixed (mcp-error-text.ts says why).
+ */
 export function messageJson(message: JSONRPCMessage): string {
   const result = (message as { result?: unknown }).result;
   const raw =
     typeof result === 'object' && result !== null ? (result as Record<symbol, unknown>)[RAW_JSON] : undefined;
-  if (typeof raw !== 'string') return JSON.stringify(message);
+  if (typeof raw !== 'string') return JSON.stringify(withPlainErrorText(message));
   const id = JSON.stringify((message as { id: RequestId }).id);
   return `{"jsonrpc":"2.0","id":${id},"result":${raw}}`;
 }
 
-/** A JSON-RPC error for a transport-level failure, where no request id is known (`id: null`). */
-export function rpcError(code: number, message: string) {
-  return { jsonrpc: '2.0' as const, error: { code, message }, id: null };
+/** A transport-level refusal of an HTTP request to the MCP endpoint. */
+export interface Refusal {
+  status: number;
+  /** A JSON-RPC error with `id: null` (no request id is known at this level). */
+  body: string;
+}
+
+/**
+ * The one mapping of a transport-level refusal: HTTP status and JSON-RPC code from the error table,
+ * Gatehouse's stable code in `data` (as in MCP error results), the table's message unless given.
+ */
+export function refusal(code: ErrorCode, message: string = ERROR_TABLE[code].message): Refusal {
+  const error = { code: rpcCodeOf(code), message, data: { code } };
+  return { status: ERROR_TABLE[code].status, body: JSON.stringify({ jsonrpc: '2.0', error, id: null }) };
+}
+
+/** Writes a refusal on a raw response (a hijacked reply, or the inbound transport's own). */
+export function writeRefusal(
+  res: ServerResponse,
+  code: ErrorCode,
+  message?: string,
+  headers: Record<string, string> = {},
+): void {
+  const { status, body } = refusal(code, message);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(body);
 }

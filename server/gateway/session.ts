@@ -14,6 +14,7 @@ import {
   ReadResourceResultSchema,
   type ServerNotification,
   type ServerRequest,
+  UrlElicitationRequiredError,
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -23,7 +24,7 @@ import type { ListKind } from '../upstream/lists.js';
 import type { Catalog, Scope } from './catalog.js';
 import { forwardOptions } from './forward-options.js';
 import { toMcpError } from './mcp-errors.js';
-import type { CallerRelay } from './relay.js';
+import type { Caller, CallerRelay } from './relay.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -73,6 +74,8 @@ export function createSessionServer(
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const exposed = request.params.name;
     const routed = catalog.resolveTool(exposed);
+    // One answer for every unknown name (`plain`, `nosuchserver__x`, `demo__nosuchtool`); only a
+    // name whose server is not connected is answered with that server's state instead.
     if (!routed || !scope(routed.server)) {
       throw toMcpError(new GatehouseError('TOOL_NOT_FOUND', `no tool named "${exposed}"`));
     }
@@ -134,10 +137,22 @@ export function createSessionServer(
     if (!upstream)
       throw toMcpError(new GatehouseError('SERVER_NOT_FOUND', `no server named "${serverName}"`));
     const options = forwardOptions(extra, deps.requestTimeoutMs());
-    const leave = deps.relay.enter(serverName, { extra, capabilities: () => server.getClientCapabilities() });
+    const caller: Caller = {
+      extra,
+      capabilities: () => server.getClientCapabilities(),
+      notify: (notification) => server.notification(notification),
+    };
+    const leave = deps.relay.enter(serverName, caller);
     try {
       return await upstream.request((client) => send(client, options));
     } catch (error) {
+      // MCP 2025-11-25: the upstream asks the client to open URLs (-32042) and later announces each
+      // one's completion, after which the client may retry the call.
+      if (error instanceof UrlElicitationRequiredError) {
+        for (const { elicitationId } of error.elicitations) {
+          deps.relay.awaitCompletion(serverName, elicitationId, caller);
+        }
+      }
       throw toMcpError(error, {
         clientSupportsUrlElicitation: supportsUrlElicitation(server),
         authorization: deps.authorizationHint(serverName),

@@ -26,7 +26,8 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import { classifyMessage, messageJson, rpcError, type ValidMessage } from './messages.js';
+import type { ErrorCode } from '../errors.js';
+import { classifyMessage, messageJson, writeRefusal, type ValidMessage } from './messages.js';
 
 export interface StreamableTransportOptions {
   /** A new session id, asked for once, when the initialize request arrives. */
@@ -80,8 +81,7 @@ export class StreamableServerTransport implements Transport {
       case 'DELETE':
         return this.#delete(req, res);
       default:
-        res.writeHead(405, { allow: 'GET, POST, DELETE', 'content-type': 'application/json' });
-        res.end(JSON.stringify(rpcError(-32000, 'Method not allowed')));
+        writeRefusal(res, 'MCP_METHOD_NOT_ALLOWED', undefined, { allow: 'GET, POST, DELETE' });
     }
   }
 
@@ -89,35 +89,42 @@ export class StreamableServerTransport implements Transport {
     // Spec: the client MUST list both content types in Accept.
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-      return reject(
+      return writeRefusal(
         res,
-        406,
-        -32000,
+        'MCP_NOT_ACCEPTABLE',
         'Not Acceptable: Client must accept both application/json and text/event-stream',
       );
     }
-    if (this.#closed) return reject(res, 404, -32001, 'Session not found');
+    if (this.#closed) return writeRefusal(res, 'SESSION_NOT_FOUND');
     const raw = Array.isArray(body) ? (body as unknown[]) : [body];
     if (raw.length === 0 || raw.length > MAX_BATCH) {
-      return reject(res, 400, -32600, `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`);
+      return writeRefusal(
+        res,
+        'MCP_INVALID_REQUEST',
+        `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
+      );
     }
     const classified = raw.map(classifyMessage);
     const messages = classified.filter((m): m is ValidMessage => m.kind !== 'invalid');
     if (messages.length !== classified.length) {
-      return reject(res, 400, -32700, 'Parse error: Invalid JSON-RPC message');
+      return writeRefusal(res, 'MCP_PARSE_ERROR', 'Parse error: Invalid JSON-RPC message');
     }
     const initializing = messages.some((m) => m.kind === 'request' && m.method === 'initialize');
     if (initializing) {
       if (this.sessionId !== undefined)
-        return reject(res, 400, -32600, 'Invalid Request: Server already initialized');
+        return writeRefusal(res, 'MCP_INVALID_REQUEST', 'Invalid Request: Server already initialized');
       if (messages.length > 1) {
-        return reject(res, 400, -32600, 'Invalid Request: Only one initialization request is allowed');
+        return writeRefusal(
+          res,
+          'MCP_INVALID_REQUEST',
+          'Invalid Request: Only one initialization request is allowed',
+        );
       }
       this.sessionId = this.#options.sessionId();
       this.#options.onSessionInitialized?.(this.sessionId);
     } else {
       const refused = this.#checkSession(req);
-      if (refused) return reject(res, refused.status, refused.code, refused.message);
+      if (refused) return writeRefusal(res, refused.code, refused.message);
     }
 
     const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
@@ -148,12 +155,11 @@ export class StreamableServerTransport implements Transport {
 
   #get(req: IncomingMessage, res: ServerResponse): void {
     if (!(req.headers.accept ?? '').includes('text/event-stream')) {
-      return reject(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+      return writeRefusal(res, 'MCP_NOT_ACCEPTABLE', 'Not Acceptable: Client must accept text/event-stream');
     }
     const refused = this.#closed ? notFound : this.#checkSession(req);
-    if (refused) return reject(res, refused.status, refused.code, refused.message);
-    if (this.#standalone)
-      return reject(res, 409, -32000, 'Conflict: Only one SSE stream is allowed per session');
+    if (refused) return writeRefusal(res, refused.code, refused.message);
+    if (this.#standalone) return writeRefusal(res, 'MCP_STREAM_CONFLICT');
     this.#standalone = res;
     res.once('close', () => {
       if (this.#standalone === res) this.#standalone = undefined;
@@ -163,7 +169,7 @@ export class StreamableServerTransport implements Transport {
 
   async #delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const refused = this.#closed ? notFound : this.#checkSession(req);
-    if (refused) return reject(res, refused.status, refused.code, refused.message);
+    if (refused) return writeRefusal(res, refused.code, refused.message);
     await this.close();
     res.writeHead(200, this.#headers()).end();
   }
@@ -171,18 +177,17 @@ export class StreamableServerTransport implements Transport {
   /** Spec: requests after initialization carry the session id and, if any, a supported protocol version. */
   #checkSession(req: IncomingMessage): Refusal | undefined {
     if (this.sessionId === undefined)
-      return { status: 400, code: -32000, message: 'Bad Request: Server not initialized' };
+      return { code: 'MCP_BAD_REQUEST', message: 'Bad Request: Server not initialized' };
     const id = req.headers['mcp-session-id'];
     if (id === undefined) {
-      return { status: 400, code: -32000, message: 'Bad Request: Mcp-Session-Id header is required' };
+      return { code: 'MCP_BAD_REQUEST', message: 'Bad Request: Mcp-Session-Id header is required' };
     }
     if (id !== this.sessionId) return notFound;
     const version = req.headers['mcp-protocol-version'];
     if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
       const supported = SUPPORTED_PROTOCOL_VERSIONS.join(', ');
       return {
-        status: 400,
-        code: -32000,
+        code: 'MCP_BAD_REQUEST',
         message: `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})`,
       };
     }
@@ -251,17 +256,13 @@ export class StreamableServerTransport implements Transport {
   }
 }
 
+/** Why a request is refused; status and JSON-RPC code come from the error table. */
 interface Refusal {
-  status: number;
-  code: number;
-  message: string;
+  code: ErrorCode;
+  message?: string;
 }
 
-const notFound: Refusal = { status: 404, code: -32001, message: 'Session not found' };
-
-function reject(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(rpcError(code, message)));
-}
+const notFound: Refusal = { code: 'SESSION_NOT_FOUND' };
 
 function openEventStream(res: ServerResponse, headers: Record<string, string>): void {
   res.writeHead(200, {
@@ -281,9 +282,6 @@ function writeEvent(res: ServerResponse, json: string): void {
 
 function endQuietly(res: ServerResponse): void {
   if (res.writableEnded || res.destroyed) return;
-  if (!res.headersSent)
-    res
-      .writeHead(404, { 'content-type': 'application/json' })
-      .end(JSON.stringify(rpcError(-32001, 'Session closed')));
+  if (!res.headersSent) writeRefusal(res, 'SESSION_NOT_FOUND', 'Session closed');
   else res.end();
 }

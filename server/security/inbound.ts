@@ -5,13 +5,13 @@
  * `Host: evil.example` and `Origin: http://evil.example`: both are refused. Pure functions.
  */
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+import { isLoopbackHost } from './ssrf.js';
 
-/** Whether a bind address or host name is loopback-only. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  return LOOPBACK_NAMES.has(h) || /^127(\.\d{1,3}){3}$/.test(h);
-}
+/**
+ * Whether a bind address or host name is loopback-only: the SSRF guard's test (`localhost` and its
+ * subdomains, 127.0.0.0/8, ::1), so that "loopback" means one thing everywhere.
+ */
+export const isLoopback: (host: string) => boolean = isLoopbackHost;
 
 /** The host names (without port) requests may name: loopback names plus the configured public base URL's. */
 export function allowedHostNames(baseUrl: string | undefined, bindHost: string | undefined): Set<string> {

@@ -55,14 +55,72 @@ export function classifyFailure(error: unknown): FailureKind {
  * a 4xx (other than 401, which is an auth challenge) should try the old HTTP+SSE transport.
  */
 export function shouldFallBackToSse(error: unknown): boolean {
-  const status = httpStatusOf(error);
-  return (
-    error instanceof StreamableHTTPError &&
-    status !== undefined &&
-    status >= 400 &&
-    status < 500 &&
-    status !== 401
+  const status = isGatehouseError(error, 'UPSTREAM_NOT_MCP')
+    ? initializeAnswer(error)?.status
+    : error instanceof StreamableHTTPError
+      ? httpStatusOf(error)
+      : undefined;
+  return status !== undefined && status >= 400 && status < 500 && status !== 401;
+}
+
+/**
+ * The error to show once both Streamable HTTP and then SSE failed (a bare `url`): what the first
+ * attempt saw when it showed the URL is not an MCP endpoint, unless the SSE attempt needs
+ * authorization (then it is an SSE endpoint after all); otherwise the SSE attempt's own error.
+ */
+export function errorAfterFallback(streamable: unknown, sse: unknown): unknown {
+  if (isGatehouseError(streamable, 'UPSTREAM_NOT_MCP') && classifyFailure(sse).kind === 'retry') {
+    return streamable;
+  }
+  return sse;
+}
+
+/** The first answer of a connection attempt, as far as it tells what the URL serves. */
+export interface FirstAnswer {
+  /** POST: Streamable HTTP's initialize request; GET: the legacy SSE stream. */
+  method: 'POST' | 'GET';
+  status: number;
+  /** The media type without parameters, lowercased; undefined when the answer named none. */
+  contentType: string | undefined;
+}
+
+/** Statuses about access or load, which say nothing about what the URL serves. */
+const NO_VERDICT_STATUSES = new Set([401, 403, 407, 408, 429, 502, 503, 504]);
+
+/**
+ * Whether a first answer shows that the URL is not an MCP endpoint: an HTML page whatever its
+ * status (a web site, a framework's 404 or 501 page), any 404, or a success in a content type
+ * the transport does not speak (MCP transports: JSON or SSE for a POST, SSE for the GET stream).
+ * Only for the first request: later, a 404 means an expired session.
+ */
+export function isNotMcpAnswer(answer: FirstAnswer): boolean {
+  if (NO_VERDICT_STATUSES.has(answer.status)) return false;
+  const type = answer.contentType;
+  if (type === 'text/html' || type === 'application/xhtml+xml' || answer.status === 404) return true;
+  if (answer.status < 200 || answer.status >= 300) return false;
+  if (type === 'text/event-stream') return false;
+  return answer.method === 'GET' || type !== 'application/json';
+}
+
+/**
+ * `UPSTREAM_NOT_MCP`, naming what the URL answered (never its body: an HTML page is no message
+ * for the dashboard), with the answer in `details` for the fallback decision.
+ */
+export function notMcpEndpoint(answer: FirstAnswer, cause?: unknown): GatehouseError {
+  const type = answer.contentType ?? 'with no content type';
+  return new GatehouseError(
+    'UPSTREAM_NOT_MCP',
+    `this URL does not look like an MCP endpoint (it answered ${answer.status} ${type}); check the path`,
+    { cause, details: { ...answer } },
   );
+}
+
+/** What the initialize POST was answered, from an `UPSTREAM_NOT_MCP` error's details. */
+function initializeAnswer(error: GatehouseError): FirstAnswer | undefined {
+  const details = error.details as Partial<FirstAnswer> | undefined;
+  return details?.method === 'POST' && typeof details.status === 'number'
+    ? (details as FirstAnswer)
+    : undefined;
 }
 
 function httpStatusOf(error: unknown): number | undefined {

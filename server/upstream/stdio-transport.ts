@@ -45,7 +45,7 @@ export class StdioTransport implements Transport {
   }
 
   start(): Promise<void> {
-    if (this.#child) throw new Error('StdioTransport already started');
+    if (this.#child) throw new GatehouseError('INTERNAL', 'StdioTransport already started');
     const { command, args, env, cwd } = this.#options;
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, {
@@ -88,7 +88,11 @@ export class StdioTransport implements Transport {
         message = this.#readBuffer.readMessage();
       } catch (error) {
         // A line that is not JSON-RPC: report it and keep reading the next one.
-        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        this.onerror?.(
+          new GatehouseError('UPSTREAM_PROTOCOL_ERROR', 'the server wrote a line that is not JSON-RPC', {
+            cause: error,
+          }),
+        );
         continue;
       }
       if (message === null) return;

@@ -11,19 +11,18 @@
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { GatehouseError } from '../errors.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import type {
-  FetchLike,
-  Transport,
-  TransportSendOptions,
-} from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
+  isInitializeRequest,
   JSONRPCMessageSchema,
   type JSONRPCMessage,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { GatehouseError } from '../errors.js';
+import { isRedirect, redirectHop, type FetchLike } from '../http-fetch.js';
+import { isNotMcpAnswer, notMcpEndpoint, type FirstAnswer } from './policy.js';
 
 /** The SDK transport's options that Gatehouse uses; OAuth is the injected fetch's business. */
 export interface StreamableClientOptions {
@@ -97,7 +96,7 @@ export class StreamableClientTransport implements Transport {
 
   /** Nothing to connect yet: the first POST (initialize) opens the conversation. */
   async start(): Promise<void> {
-    if (this.#started) throw new Error('StreamableClientTransport already started');
+    if (this.#started) throw new GatehouseError('INTERNAL', 'StreamableClientTransport already started');
     this.#started = true;
   }
 
@@ -117,7 +116,7 @@ export class StreamableClientTransport implements Transport {
    * unchanged and also reported to `onerror`.
    */
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    if (this.#closed) throw new Error('StreamableClientTransport is closed');
+    if (this.#closed) throw new GatehouseError('UPSTREAM_CLOSED', 'the transport to the upstream is closed');
     try {
       const isRequest = 'method' in message && 'id' in message;
       // Resuming only makes sense for a request; anything else (a cancellation of the resumed
@@ -132,6 +131,12 @@ export class StreamableClientTransport implements Transport {
       const headers = this.#headers('application/json, text/event-stream');
       headers['content-type'] = 'application/json';
       const response = await this.#exchange('POST', headers, JSON.stringify(message));
+      // The first answer tells whether this URL serves MCP at all; an HTML page is no MCP error.
+      const first = isInitializeRequest(message) ? firstAnswer(response) : undefined;
+      if (first && isNotMcpAnswer(first)) {
+        await response.body?.cancel();
+        throw notMcpEndpoint(first);
+      }
       if (!response.ok) throw await httpError(response, this.#url, 'POST');
       if (response.status === 202 || !isRequest) {
         await response.body?.cancel();
@@ -210,14 +215,19 @@ export class StreamableClientTransport implements Transport {
       failure = error;
     }
     if (this.#closed) return;
-    if (failure !== undefined) this.#report(new Error('SSE stream disconnected', { cause: failure }));
+    if (failure !== undefined) {
+      this.#report(new GatehouseError('UPSTREAM_CLOSED', 'the SSE stream disconnected', { cause: failure }));
+    }
     // Spec 2025-11-25, "Sending Messages to the Server" (SEP-1699): once it has sent an event id,
     // a server MAY close a POST's stream before answering; the client resumes it with GET and
     // Last-Event-ID after the `retry:` delay. Without an event id there is nothing to resume from.
     const resumable = stream.standalone || (stream.owed.size > 0 && stream.lastEventId !== undefined);
     if (resumable) this.#scheduleReopen(stream, 0);
     else if (stream.owed.size > 0 && failure === undefined) {
-      this.#report(new Error(`SSE stream ended before answering request ${[...stream.owed].join(', ')}`));
+      const owed = [...stream.owed].join(', ');
+      this.#report(
+        new GatehouseError('UPSTREAM_CLOSED', `the SSE stream ended before answering request ${owed}`),
+      );
     }
   }
 
@@ -271,7 +281,9 @@ export class StreamableClientTransport implements Transport {
   /** The SDK's backoff, or the server's `retry:`; gives up after `maxAttempts` failures in a row. */
   #scheduleReopen(stream: SseStream, attempt: number): void {
     if (attempt >= REOPEN.maxAttempts) {
-      this.#report(new Error(`SSE stream not reopened after ${attempt} attempts`));
+      this.#report(
+        new GatehouseError('UPSTREAM_CLOSED', `the SSE stream was not reopened after ${attempt} attempts`),
+      );
       return;
     }
     const backoff = REOPEN.initialDelayMs * REOPEN.growFactor ** attempt;
@@ -321,7 +333,7 @@ export class StreamableClientTransport implements Transport {
       // Spec, "Session Management": the server assigns the session id in a response header.
       const sessionId = response.headers.get('mcp-session-id');
       if (sessionId !== null) this.#sessionId = sessionId;
-      const target = hops < MAX_REDIRECTS ? redirectWithinOrigin(response, url, method) : undefined;
+      const target = hops < MAX_REDIRECTS ? followWithinOrigin(response, url, method) : undefined;
       if (target === undefined) return response;
       await response.body?.cancel();
       url = target;
@@ -331,7 +343,7 @@ export class StreamableClientTransport implements Transport {
   /** Errors after close() are the abort itself: nobody is listening for them. */
   #report(error: unknown): void {
     if (this.#closed) return;
-    this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    this.onerror?.(error instanceof Error ? error : new GatehouseError('INTERNAL', String(error)));
   }
 }
 
@@ -365,42 +377,41 @@ function protocolError(message: string, options?: { cause?: unknown }): Gatehous
   return new GatehouseError('UPSTREAM_PROTOCOL_ERROR', message, options);
 }
 
-/** The error for a non-OK response; `policy.ts` classifies it by `code`, the HTTP status. */
+function firstAnswer(response: Response): FirstAnswer {
+  const contentType = mediaTypeEssence(response.headers.get('content-type'))?.toLowerCase();
+  return { method: 'POST', status: response.status, contentType };
+}
+
+/**
+ * The error for a non-OK response; `policy.ts` classifies it by `code`, the HTTP status. The body
+ * goes into the message only when it is text meant for a program (JSON or plain text), shortened.
+ */
 async function httpError(response: Response, url: URL, method: string): Promise<StreamableHTTPError> {
   if (isRedirect(response.status)) {
     await response.body?.cancel();
-    const target = redirectTarget(response, url);
+    const target = redirectHop(response, url, method)?.url;
     const where = target ? `${target.origin}${target.pathname}` : 'elsewhere';
     return new StreamableHTTPError(response.status, `${method}: redirect to ${where} not followed`);
   }
-  const text = await response.text().catch(() => '');
-  const detail = text.slice(0, ERROR_BODY_CHARS) || response.statusText;
+  const type = mediaTypeEssence(response.headers.get('content-type'))?.toLowerCase();
+  const readable = type === undefined || type === 'application/json' || type === 'text/plain';
+  const text = readable ? await response.text().catch(() => '') : '';
+  if (!readable) await response.body?.cancel();
+  // Markup is no message for the dashboard, whatever the content type claims.
+  const detail = (/^\s*</.test(text) ? '' : text.slice(0, ERROR_BODY_CHARS)) || response.statusText;
   return new StreamableHTTPError(response.status, `${method} answered ${response.status}: ${detail}`);
-}
-
-function isRedirect(status: number): boolean {
-  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
-}
-
-function redirectTarget(response: Response, from: URL): URL | undefined {
-  const location = response.headers.get('location');
-  if (location === null) return undefined;
-  try {
-    return new URL(location, from);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
  * Where to follow a redirect to, if anywhere: the same origin (or its https form on default ports),
- * no new credentials in the URL, and the method kept (only 307 and 308 keep a POST's body).
+ * no new credentials in the URL, and the method kept (as the SDK: only 307 and 308 for anything but
+ * GET, so a POST keeps its body).
  */
-function redirectWithinOrigin(response: Response, from: URL, method: string): URL | undefined {
-  if (!isRedirect(response.status)) return undefined;
+function followWithinOrigin(response: Response, from: URL, method: string): URL | undefined {
   if (method !== 'GET' && response.status !== 307 && response.status !== 308) return undefined;
-  const to = redirectTarget(response, from);
-  if (to === undefined) return undefined;
+  const hop = redirectHop(response, from, method);
+  if (hop === undefined) return undefined;
+  const to = hop.url;
   if ((to.username || to.password) && (to.username !== from.username || to.password !== from.password)) {
     return undefined;
   }

@@ -2,11 +2,22 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { allowedHostNames, checkHostAndOrigin, hostName, isLoopback } from '../../server/security/inbound.js';
+import { isLoopbackHost } from '../../server/security/ssrf.js';
 import { startGateway, type TestGateway } from '../fixtures/gateway.js';
 
 test('loopback addresses are recognised', () => {
   for (const host of ['127.0.0.1', 'localhost', '::1', '127.1.2.3']) assert.ok(isLoopback(host), host);
   for (const host of ['0.0.0.0', '::', '192.168.1.2', 'example.com']) assert.ok(!isLoopback(host), host);
+});
+
+test('loopback means one thing: the bind check and the SSRF guard give the same answers', () => {
+  const hosts = ['127.0.0.1', '127.1.2.3', 'localhost', 'app.localhost', '::1', '[::1]', '127.999.0.1'];
+  for (const host of [...hosts, '0.0.0.0', '10.0.0.1', 'localhost.example.com', '::ffff:10.0.0.1']) {
+    assert.equal(isLoopback(host), isLoopbackHost(host), host);
+  }
+  // Not an address at all, so not loopback; `*.localhost` is (RFC 6761 §6.3).
+  assert.equal(isLoopback('127.999.0.1'), false);
+  assert.equal(isLoopback('app.localhost'), true);
 });
 
 test('Host headers are compared without their port', () => {

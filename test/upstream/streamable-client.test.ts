@@ -414,6 +414,43 @@ describe('HTTP failures and the injected fetch', () => {
     assert.ok(shouldFallBackToSse(error));
   });
 
+  test('an HTML page for the initialize POST is UPSTREAM_NOT_MCP naming status and type, not the page', async () => {
+    for (const status of [200, 404, 501]) {
+      const http = createServer((_req, res) =>
+        res
+          .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
+          .end('<html><h1>Shop</h1></html>'),
+      );
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+      const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+      const error = await connect(url).then(
+        () => assert.fail('connected'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof GatehouseError, String(error));
+      assert.equal(error.code, 'UPSTREAM_NOT_MCP');
+      assert.equal(
+        error.message,
+        `this URL does not look like an MCP endpoint (it answered ${status} text/html); check the path`,
+      );
+      assert.equal(shouldFallBackToSse(error), status === 404, `fallback after ${status}`);
+    }
+  });
+
+  test('an HTTP error whose body is markup keeps the markup out of the message', async () => {
+    const http = createServer((_req, res) => res.writeHead(400).end('<html><body>Bad</body></html>'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+    const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+    const error = await connect(url).then(
+      () => assert.fail('connected'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof StreamableHTTPError, String(error));
+    assert.equal(error.message, 'Streamable HTTP error: POST answered 400: Bad Request');
+  });
+
   test('every request goes through the injected fetch, whose own errors come out unchanged', async () => {
     const server = await upstream();
     const refusal = new GatehouseError('UPSTREAM_AUTH_REQUIRED', 'authorize first');
