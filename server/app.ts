@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
 import { adminRoutes } from './api/admin-routes.js';
 import { securityHeaders } from './api/security-headers.js';
 import { GatehouseError, isGatehouseError } from './errors.js';
@@ -26,7 +31,10 @@ export interface AppOptions {
   adminToken: string;
   /** The address main binds; a loopback one is added to the Host names MCP requests may use. */
   host?: string;
+  /** Fastify logger options (tests); ignored when `loggerInstance` is given. */
   logger?: FastifyServerOptions['logger'];
+  /** The process's logger (main creates it before anything else, so every line looks alike). */
+  loggerInstance?: FastifyBaseLogger;
   /** Where OAuth credentials live; default: encrypted in the settings file. */
   credentials?: CredentialStore;
   /** The fetch the OAuth engines use (tests inject nothing; it is here for embedders). */
@@ -50,13 +58,16 @@ export interface App {
  */
 export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? false }),
     bodyLimit: 4 * 1024 * 1024,
     // MCP clients hold long-lived SSE streams; shutdown closes them itself.
     forceCloseConnections: true,
     // Two info lines per tool call (and per dashboard poll) is noise at the default level, and
-    // costs as much as the call itself: requests are logged at debug below instead.
-    disableRequestLogging: true,
+    // costs as much as the call itself: requests are logged at debug below instead. (Fastify 5's
+    // way to say it; the top-level disableRequestLogging option is deprecated, FSTDEP023.)
+    logController: new LogController({ disableRequestLogging: true }),
   });
   // (MCP requests are handed to their transport, which skips this hook.) The query string is left
   // out: /oauth/callback carries the authorization code there.

@@ -1,13 +1,22 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * The gatehouse command: parse flags, load the settings, build the app, listen, shut down cleanly.
- * The only module that reads process.env and writes to the console.
+ * The gatehouse command: parse flags, check the address, load the settings, build the app, listen,
+ * shut down cleanly. The only module that reads process.env and writes to the console.
+ *
+ * Order matters: everything that can refuse to start (flags, host, a missing --config file, a busy
+ * port) is checked before anything is written (token and key files, a starter settings file) or
+ * started (stdio upstreams).
  */
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import { buildApp, VERSION } from './app.js';
 import { isGatehouseError } from './errors.js';
-import type { Logger } from './log.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { resolveAdminToken } from './security/admin-token.js';
 import { isLoopback } from './security/inbound.js';
 import { SecretBox } from './settings/secrets.js';
@@ -15,7 +24,8 @@ import { SettingsStore } from './settings/store.js';
 
 const USAGE = `Usage: gatehouse [--config PATH] [--port N] [--host H]
 
-  --config PATH  settings file (env GATEHOUSE_CONFIG; default ./mcp_settings.json)
+  --config PATH  settings file (env GATEHOUSE_CONFIG; default ./mcp_settings.json, created with
+                 the demo servers when it does not exist)
   --port N       port to listen on (env PORT; default 3000)
   --host H       address to bind (env HOST; default 127.0.0.1)
   --help         show this help
@@ -23,15 +33,23 @@ const USAGE = `Usage: gatehouse [--config PATH] [--port N] [--host H]
 
 Environment: GATEHOUSE_ADMIN_TOKEN (admin token; else generated and kept beside the settings file),
 GATEHOUSE_SECRET_KEY (key for secrets stored in the settings file; else a key file beside it),
-LOG_LEVEL (fatal, error, warn, info, debug; default info).`;
+GATEHOUSE_HOME (what \${GATEHOUSE_HOME} means in the settings; default: the installation folder),
+LOG_LEVEL (${LOG_LEVELS.join(', ')}; default info).
 
-/** Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad settings or bad flags. */
+Exit codes: 0 after SIGINT/SIGTERM, 1 runtime failure, 2 bad flags or settings,
+3 the address cannot be used (port in use, not allowed, not this machine's).`;
+
+const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
+const EXIT_ADDRESS = 3;
 
 interface Cli {
   config: string;
+  /** --config or GATEHOUSE_CONFIG named the file: a missing one is an error, not a starter file. */
+  configNamed: boolean;
   port: number;
   host: string;
+  logLevel: LogLevel;
 }
 
 function parseCli(argv: string[], env: NodeJS.ProcessEnv): Cli | 'help' | 'version' {
@@ -50,14 +68,28 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): Cli | 'help' | 'versi
   if (values.version) return 'version';
   const portText = values.port ?? env.PORT ?? '3000';
   const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!/^\d+$/.test(portText.trim()) || port > 65535) {
     throw new Error(`--port must be a whole number from 0 to 65535, not "${portText}"`);
   }
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${env.LOG_LEVEL}"`);
+  }
+  const named = values.config ?? env.GATEHOUSE_CONFIG;
   return {
-    config: resolve(values.config ?? env.GATEHOUSE_CONFIG ?? 'mcp_settings.json'),
+    config: resolve(named ?? 'mcp_settings.json'),
+    configNamed: named !== undefined,
     port,
     host: values.host ?? env.HOST ?? '127.0.0.1',
+    logLevel: logLevel as LogLevel,
   };
+}
+
+/** The installation folder: the one with package.json above server/ (sources) or dist/server/ (built). */
+function installationFolder(): string {
+  const here = import.meta.dirname;
+  const candidates = [resolve(here, '..'), resolve(here, '..', '..')];
+  return candidates.find((dir) => existsSync(join(dir, 'package.json'))) ?? candidates[0]!;
 }
 
 async function main(): Promise<number> {
@@ -77,34 +109,6 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const settingsDir = dirname(cli.config);
-  const loggerOptions = { level: process.env.LOG_LEVEL ?? 'info' };
-  let store: SettingsStore;
-  let adminToken: string;
-  let tokenSource: string;
-  try {
-    const bootLogger = stderrLogger();
-    const secrets = new SecretBox({
-      configured: process.env.GATEHOUSE_SECRET_KEY,
-      settingsDir,
-      logger: bootLogger,
-    });
-    store = new SettingsStore({ path: cli.config, env: process.env, logger: bootLogger, secrets });
-    await store.load();
-    ({ token: adminToken, source: tokenSource } = await resolveAdminToken({
-      configured: process.env.GATEHOUSE_ADMIN_TOKEN,
-      settingsDir,
-      logger: bootLogger,
-    }));
-  } catch (error) {
-    if (isGatehouseError(error)) {
-      // The message already lists every problem with its path, one per line.
-      console.error(`gatehouse: ${cli.config}: ${error.message}`);
-      return EXIT_USAGE;
-    }
-    throw error;
-  }
-
   if (!isLoopback(cli.host)) {
     // DESIGN.md, security baseline: bound beyond loopback, /mcp needs inbound authentication,
     // which this version does not have yet.
@@ -115,33 +119,96 @@ async function main(): Promise<number> {
     );
     return EXIT_USAGE;
   }
-  const { app } = await buildApp({ store, adminToken, host: cli.host, logger: loggerOptions });
-  store.setLogger(app.log as unknown as Logger);
+  const settingsExists = existsSync(cli.config);
+  if (!settingsExists && cli.configNamed) {
+    console.error(
+      `gatehouse: the settings file ${cli.config} does not exist. Create it (the smallest one is ` +
+        `{ "mcpServers": {} }), or start without --config and GATEHOUSE_CONFIG to get a starter ` +
+        'mcp_settings.json with the demo servers in the current folder.',
+    );
+    return EXIT_USAGE;
+  }
+  // Before anything is written or started: a busy port is one line, and leaves nothing behind.
+  const busy = await portProblem(cli.host, cli.port);
+  if (busy) {
+    console.error(`gatehouse: ${busy}`);
+    return EXIT_ADDRESS;
+  }
+
+  const logger = await createLogger({ level: cli.logLevel, pretty: process.stdout.isTTY === true });
+  // What ${GATEHOUSE_HOME} means in the settings (the shipped entries name the demo programs
+  // through it, so a copy works from any folder) and where the starter file comes from.
+  const home = process.env.GATEHOUSE_HOME || installationFolder();
+  const settingsDir = dirname(cli.config);
+  let store: SettingsStore;
+  let adminToken: string;
+  let tokenSource: string;
+  try {
+    if (!settingsExists) {
+      await writeStarterSettings(cli.config, home);
+      logger.info(
+        { file: cli.config },
+        'Created a starter settings file with the demo servers; edit it to add your own',
+      );
+    }
+    const secrets = new SecretBox({ configured: process.env.GATEHOUSE_SECRET_KEY, settingsDir, logger });
+    const env = { ...process.env, GATEHOUSE_HOME: home };
+    store = new SettingsStore({ path: cli.config, env, logger, secrets });
+    await store.load();
+    ({ token: adminToken, source: tokenSource } = await resolveAdminToken({
+      configured: process.env.GATEHOUSE_ADMIN_TOKEN,
+      settingsDir,
+      logger,
+    }));
+  } catch (error) {
+    if (isGatehouseError(error)) {
+      // Every settings error's message names its file where it matters and lists every problem
+      // with its path, one per line: print it once, as it is.
+      console.error(`gatehouse: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  const { app } = await buildApp({ store, adminToken, host: cli.host, loggerInstance: logger });
   await store.startWatching();
 
   let closing = false;
+  const close = () => Promise.all([app.close(), store.close()]);
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
-      console.error('gatehouse: shutdown took too long; exiting');
-      process.exit(1);
+      logger.error({ afterMs: 15_000 }, 'shutdown took too long; exiting');
+      process.exit(EXIT_RUNTIME);
     }, 15_000);
     force.unref();
-    Promise.all([app.close(), store.close()]).then(
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`gatehouse: shutdown failed: ${String(error)}`);
-        process.exit(1);
+        logger.error({ err: String(error) }, 'shutdown failed');
+        process.exit(EXIT_RUNTIME);
       },
     );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  const address = await app.listen({ port: cli.port, host: cli.host });
+  let address: string;
+  try {
+    address = await app.listen({ port: cli.port, host: cli.host });
+  } catch (error) {
+    // Taken between the check above and now: still one line, and the upstreams that started stop.
+    const problem = listenProblem(error, cli.host, cli.port);
+    if (problem === undefined) throw error;
+    closing = true;
+    console.error(`gatehouse: ${problem}`);
+    await close().catch(() => undefined);
+    return EXIT_ADDRESS;
+  }
   const base = address.replace('://[::1]', '://localhost').replace('://127.0.0.1', '://localhost');
+  // The banner is for the person who started it, not a log record: it carries the admin token.
   console.log(`Gatehouse ${VERSION} is listening on ${address}`);
   console.log(`  MCP endpoint:  ${base}/mcp`);
   console.log(`  Dashboard:     ${base}/#token=${adminToken}`);
@@ -151,20 +218,69 @@ async function main(): Promise<number> {
   return -1;
 }
 
-/** Start-up messages before the Fastify logger exists go to stderr as plain lines. */
-function stderrLogger(): Logger {
-  const write = (level: string) => (obj: object, msg?: string) => {
-    if (level === 'debug') return;
-    console.error(`gatehouse ${level}: ${msg ?? ''} ${JSON.stringify(obj)}`);
-  };
-  const logger: Logger = {
-    debug: write('debug'),
-    info: write('info'),
-    warn: write('warn'),
-    error: write('error'),
-    child: () => logger,
-  };
-  return logger;
+/**
+ * Why `host:port` cannot be listened on, in one line for a person; undefined for an error that is
+ * not about the address (it is thrown on).
+ */
+function listenProblem(error: unknown, host: string, port: number): string | undefined {
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
+    case 'EADDRINUSE':
+      return (
+        `port ${port} on ${host} is already in use (another Gatehouse?); stop that program or ` +
+        'choose another port with --port (or PORT)'
+      );
+    case 'EACCES':
+      return `not allowed to listen on ${host} port ${port}; choose a port above 1023 with --port (or PORT)`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine; check --host (or HOST)`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Binds `host:port` for a moment, before anything is written or started, so that a busy port is
+ * reported alone. (The port can still be taken before the real listen; main handles that too.)
+ */
+async function portProblem(host: string, port: number): Promise<string | undefined> {
+  if (port === 0) return undefined;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ port, host, exclusive: true }, resolve);
+    });
+  } catch (error) {
+    const problem = listenProblem(error, host, port);
+    if (problem === undefined) throw error;
+    return problem;
+  } finally {
+    await new Promise<void>((resolve) => (probe.listening ? probe.close(() => resolve()) : resolve()));
+  }
+  return undefined;
+}
+
+/**
+ * Writes a starter settings file at `path`: the shipped mcp_settings.json (its demo entries name
+ * their programs through ${GATEHOUSE_HOME}, so they work from any folder) without anything a
+ * gateway stored in it, with `$schema` pointing at the installed schema. Never overwrites a file.
+ */
+async function writeStarterSettings(path: string, home: string): Promise<void> {
+  const format = { formattingOptions: { insertSpaces: true, tabSize: 2 } };
+  let text: string;
+  try {
+    text = await readFile(join(home, 'mcp_settings.json'), 'utf8');
+  } catch {
+    text = '{\n  "mcpServers": {}\n}\n';
+  }
+  const schema = pathToFileURL(join(home, 'server', 'settings', 'schema.json')).href;
+  text = applyEdits(text, modify(text, ['$schema'], schema, format));
+  // A checkout where the demo ran holds encrypted credentials for its own key: leave them out.
+  const servers = (parseJsonc(text) as { mcpServers?: Record<string, unknown> }).mcpServers ?? {};
+  for (const name of Object.keys(servers)) {
+    text = applyEdits(text, modify(text, ['mcpServers', name, 'gatehouse'], undefined, format));
+  }
+  await writeFile(path, text, { flag: 'wx' });
 }
 
 main().then(
@@ -173,6 +289,6 @@ main().then(
   },
   (error: unknown) => {
     console.error(`gatehouse: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exit(1);
+    process.exit(EXIT_RUNTIME);
   },
 );

@@ -1,7 +1,10 @@
 // Runs every test file under test/ with Node's test runner, TypeScript loaded through tsx.
-// Node 20's `--test` has no glob support, so the files are listed here.
+// Node 20's `--test` has no glob support, so the files are listed here. Arguments select files
+// whose path below test/ contains one of them (`node test/run.mjs settings main.test`).
+//
+// The spec reporter prints one line per test, then the counts and every failure again at the end.
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const root = new URL('.', import.meta.url).pathname;
@@ -20,14 +23,26 @@ function collect(dir) {
   return out;
 }
 
-const files = collect(root).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+const files = collect(root).filter(
+  (f) => only.length === 0 || only.some((o) => relative(root, f).includes(o)),
+);
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--import',
+    join(root, 'quiet-notices.mjs'),
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -4,10 +4,12 @@
  * and stops with the gateway); on start it also listens on http://127.0.0.1:<port> with the
  * authorization server and the protected MCP endpoint `/mcp`, which a second settings entry uses:
  *
- *   "demo-auth":  { "command": "node", "args": ["dist/server/demo/oauth-demo.js"],
+ *   "demo-auth":  { "command": "node", "args": ["${GATEHOUSE_HOME}/dist/server/demo/oauth-demo.js"],
  *                   "env": { "DEMO_OAUTH_PORT": "3001" } },
  *   "demo-oauth": { "url": "http://127.0.0.1:3001/mcp" }
  *
+ * It answers MCP's `initialize` only once the port listens (or failed to): when the gateway shows
+ * demo-auth connected, demo-oauth's URL is up.
  * Environment: DEMO_OAUTH_PORT (default 3001); DEMO_OAUTH_STATE, the folder of the state file
  * `.gatehouse-demo-oauth.json` (default: the working directory, i.e. the settings file's folder).
  * The sign-in page accepts ANY username and password (oidc-provider's development pages).
@@ -64,7 +66,6 @@ server.registerTool(
     description: 'Where the OAuth demo listens, how to sign in, and what it did since it started.',
   },
   async () => {
-    await started;
     const status = demo
       ? {
           listening: true,
@@ -84,8 +85,6 @@ server.registerTool(
   },
 );
 
-await server.connect(new StdioServerTransport());
-
 // The gateway stops a stdio server by closing its stdin, then SIGTERM: close the port and let the
 // last state write finish, so the next start finds everything.
 let stopping = false;
@@ -99,3 +98,7 @@ async function stop(): Promise<void> {
 process.stdin.once('end', () => void stop());
 process.once('SIGTERM', () => void stop());
 process.once('SIGINT', () => void stop());
+
+// The HTTP half first: a gateway that sees this stdio server answer finds port 3001 listening.
+await started;
+await server.connect(new StdioServerTransport());

@@ -8,7 +8,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import {
   ADMIN_TOKEN,
@@ -21,6 +20,7 @@ import {
 import { completeAuthorization, startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
+import { downPort, type DownPort } from '../fixtures/process.js';
 
 const XSS_NAME = '<img src=x onerror=window.__xss=1>';
 const CHROMIUM_ARGS = [
@@ -106,19 +106,11 @@ async function waitForCardText(
   return last;
 }
 
-/** A loopback port nothing listens on (it was free a moment ago): connections are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('the dashboard in a real browser', () => {
   let as: AuthServer;
   let protectedMcp: ProtectedMcp;
   let plain: HttpUpstream;
+  let unreachable: DownPort;
   let gw: TestGateway;
   let browser: Browser;
 
@@ -126,12 +118,15 @@ describe('the dashboard in a real browser', () => {
     as = await startAuthServer();
     protectedMcp = await startProtectedMcp({ authServer: as });
     plain = await startHttpUpstream('plain');
+    // Held (every connection reset) for the whole file: a free port, released, was once taken by
+    // another test file's server, and the "down" card showed that server's 4,140 tools.
+    unreachable = await downPort();
     gw = await startGateway({
       mcpServers: {
         plain: { type: 'streamable-http', url: plain.url },
         secure: { url: protectedMcp.url },
         local: stdioFixture('local'),
-        down: { type: 'streamable-http', url: `http://127.0.0.1:${await closedPort()}/mcp` },
+        down: { type: 'streamable-http', url: unreachable.url('/mcp') },
         [XSS_NAME]: { type: 'streamable-http', url: plain.url },
       },
       systemConfig: { timeouts: FAST_TIMEOUTS },
@@ -144,6 +139,7 @@ describe('the dashboard in a real browser', () => {
     await protectedMcp?.close();
     await as?.close();
     await plain?.stop();
+    await unreachable?.close();
   });
 
   /** A fresh browser context (its own sessionStorage) on the dashboard. */

@@ -2,10 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { FAST_TIMEOUTS, startGateway, textOf, type TestGateway } from '../fixtures/gateway.js';
 import { completeAuthorization } from '../fixtures/oidc-provider.js';
-import { freePort } from '../fixtures/process.js';
+import { portBelowEphemeralRange } from '../fixtures/process.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const entry = join(root, 'server', 'demo', 'oauth-demo.ts');
@@ -24,7 +27,8 @@ describe('the shipped OAuth demo (demo-auth + demo-oauth) through the gateway', 
   let mcpUrl: string;
 
   before(async () => {
-    port = await freePort();
+    // The demo binds the number it is given, and demo-oauth's URL names it before it listens.
+    port = await portBelowEphemeralRange();
     stateDir = await mkdtemp(join(tmpdir(), 'gatehouse-demo-oauth-'));
     mcpUrl = `http://127.0.0.1:${port}/mcp`;
     gw = await startGateway({
@@ -131,5 +135,37 @@ describe('the shipped OAuth demo (demo-auth + demo-oauth) through the gateway', 
     assert.equal(demo.sinceStart.registrations, 0, 'no new registration');
     assert.equal(demo.sinceStart.authorizations, 0, 'no new consent');
     assert.equal(demo.stored.Client, 1);
+  });
+});
+
+describe('the OAuth demo as a stdio server', () => {
+  test('it answers initialize only once its authorization server and MCP endpoint listen', async () => {
+    // The gateway connects demo-oauth as soon as demo-auth is connected: the port must be up by then.
+    const port = await portBelowEphemeralRange();
+    const stateDir = await mkdtemp(join(tmpdir(), 'gatehouse-demo-stdio-'));
+    const client = new Client({ name: 't', version: '1' });
+    try {
+      await client.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: ['--import', 'tsx', entry],
+          cwd: root,
+          env: { PATH: process.env.PATH ?? '', DEMO_OAUTH_PORT: String(port), DEMO_OAUTH_STATE: stateDir },
+          stderr: 'ignore',
+        }),
+      );
+      const listening = await new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
+      assert.equal(listening, true, `127.0.0.1:${port} listens when initialize is answered`);
+    } finally {
+      await client.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { FAST_TIMEOUTS, startGateway, textOf, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import type { GatehouseError } from '../../server/errors.js';
+import {
+  FAST_TIMEOUTS,
+  nextEvent,
+  startGateway,
+  textOf,
+  waitUntil,
+  type TestGateway,
+} from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 
 describe('hot reload of mcp_settings.json', () => {
@@ -77,18 +85,22 @@ describe('hot reload of mcp_settings.json', () => {
 
   test('an invalid edit is rejected and the last good config stays live', async () => {
     const client = await gw.client();
+    const rejected = () =>
+      nextEvent<GatehouseError>((listener) => gw.store.on('invalid', listener), 'the edit to be rejected');
+    const invalid = rejected();
     await writeFile(gw.settingsPath, '{ "mcpServers": { "stable": { "url": "not a url" } } }');
-    // A valid edit after it is applied, which shows the watcher is still alive and the bad one was skipped.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal((await invalid).code, 'SETTINGS_INVALID');
     assert.equal(gw.store.current.servers.get('stable')?.type, 'streamable-http');
     assert.equal(
       textOf(await client.callTool({ name: 'stable__echo', arguments: { text: 'd' } })),
       'stable:d',
     );
+    const broken = rejected();
     await writeFile(gw.settingsPath, '{ "mcpServers": { broken json');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal((await broken).code, 'SETTINGS_INVALID_JSON');
     assert.equal((await gw.servers()).find((s) => s.name === 'stable')?.status, 'connected');
 
+    // A valid edit after them is applied: the watcher is still alive and the bad ones were skipped.
     const restored = base();
     restored.mcpServers.extra = { type: 'streamable-http', url: extra.url };
     await gw.writeSettings(restored);

@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FAST_TIMEOUTS, startGateway, stdioFixture, textOf, waitUntil } from '../fixtures/gateway.js';
 import { HttpUpstream, startBlackHole, startHttpUpstream } from '../fixtures/mcp-upstream.js';
-import { freePort } from '../fixtures/process.js';
+import { downPort } from '../fixtures/process.js';
 
 describe('upstreams that are down, crash or hang', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -13,11 +13,13 @@ describe('upstreams that are down, crash or hang', () => {
   test('an upstream down at start does not block the others, is shown with its retry time, and connects once up', async () => {
     const good = await startHttpUpstream('good');
     cleanups.push(() => good.stop());
-    const port = await freePort();
+    // Held by this test for its whole length: no other test's server can answer on it meanwhile.
+    const port = await downPort();
+    cleanups.push(() => port.close());
     const gw = await startGateway({
       mcpServers: {
         good: { type: 'streamable-http', url: good.url },
-        late: { type: 'streamable-http', url: `http://127.0.0.1:${port}/mcp` },
+        late: { type: 'streamable-http', url: port.url('/mcp') },
       },
       systemConfig: { timeouts: FAST_TIMEOUTS },
     });
@@ -25,7 +27,8 @@ describe('upstreams that are down, crash or hang', () => {
     await gw.waitForServer('good', (s) => s.status === 'connected', 'connected');
     const down = await gw.waitForServer('late', (s) => s.status === 'error', 'error');
     assert.equal(down.error?.code, 'UPSTREAM_CONNECT_FAILED');
-    assert.match(down.error?.message ?? '', /ECONNREFUSED/);
+    // The held port resets every connection.
+    assert.match(down.error?.message ?? '', /ECONNRESET/);
     assert.equal(typeof down.nextRetryAt, 'number');
 
     const client = await gw.client();
@@ -38,8 +41,9 @@ describe('upstreams that are down, crash or hang', () => {
 
     // The upstream comes up on that port: the backoff loop finds it.
     const late = new HttpUpstream('late');
-    await late.start(port);
+    await late.start(0);
     cleanups.push(() => late.stop());
+    port.forwardTo(Number(new URL(late.url).port));
     await gw.waitForServer('late', (s) => s.status === 'connected', 'connected after coming up');
     assert.equal(textOf(await client.callTool({ name: 'late__echo', arguments: { text: 'up' } })), 'late:up');
   });

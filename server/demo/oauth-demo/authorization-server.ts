@@ -31,6 +31,28 @@ interface ClientLike {
 }
 
 export function createAuthorizationServer(options: AuthorizationServerOptions): Provider {
+  return withoutConstructionNotices(() => provider(options));
+}
+
+/**
+ * oidc-provider prints a warning on every construction with devInteractions on. The demo turns
+ * them on on purpose (they are its sign-in page) and tells a person so itself; the notice, printed
+ * again at every start (and by every test that starts the demo), is left out. Construction is
+ * synchronous, so only oidc-provider's own notices fall in this window.
+ */
+function withoutConstructionNotices<T>(construct: () => T): T {
+  const { warn, info } = globalThis.console;
+  globalThis.console.warn = () => undefined;
+  globalThis.console.info = () => undefined;
+  try {
+    return construct();
+  } finally {
+    globalThis.console.warn = warn;
+    globalThis.console.info = info;
+  }
+}
+
+function provider(options: AuthorizationServerOptions): Provider {
   const { resource, accessTokenTtl } = options;
   return new Provider(options.issuer, {
     adapter: options.adapter,
