@@ -42,6 +42,8 @@ export interface AppOptions {
   random?: () => number;
   /** Idle Streamable HTTP sessions are closed after this long (default 1 hour). */
   sessionIdleMs?: number;
+  /** How long after an upstream starts a refused connection is retried quietly (default 5 s). */
+  startupGraceMs?: number;
   /** The dashboard's static files; default: the project's dashboard/ folder. */
   dashboardDir?: string;
 }
@@ -104,6 +106,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       fetch: options.fetch,
     },
     random: options.random,
+    startupGraceMs: options.startupGraceMs,
   });
   const gateway = new Gateway({
     manager,
@@ -113,7 +116,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     relay,
     sessionIdleMs: options.sessionIdleMs,
     authorizationHint: (server) => {
-      const status = manager.oauth(server)?.status();
+      const status = manager.authStatus(server);
       return {
         url: status?.authorizationUrl,
         how: status?.authorizationUrl

@@ -94,6 +94,11 @@ export const ERROR_TABLE = {
   OAUTH_INSECURE_ENDPOINT: { status: 502, message: 'Refusing plain HTTP to a non-loopback server' },
   OAUTH_PROTOCOL_ERROR: { status: 502, message: 'The authorization server sent an invalid response' },
   OAUTH_NOT_CONFIGURED: { status: 409, message: 'The server is not an OAuth server' },
+  OAUTH_TIMEOUT: { status: 504, message: 'The authorization server did not answer in time' },
+  OAUTH_CLIENT_REJECTED: {
+    status: 401,
+    message: "The token endpoint refused the client's own credentials; authorize again",
+  },
 
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;

@@ -120,8 +120,11 @@ export async function assertAllowedUrl(url: URL, options: SsrfGuardOptions): Pro
 
 /**
  * OAuth 2.1 §1.5: endpoints use HTTPS; plain HTTP only to loopback or `allowedPrivateHosts`. Also
- * used for the authorization endpoint, which a browser (not us) visits.
- * @throws GatehouseError `OAUTH_INSECURE_ENDPOINT` (http to another host) or `SSRF_BLOCKED` (other schemes)
+ * used for the authorization endpoint, which a browser (not us) visits. A URL with credentials in
+ * it (`user:secret@host`, RFC 3986 §3.2.1 userinfo, deprecated by §7.5 and RFC 9110 §4.2.4) is
+ * refused wherever it came from: it would hand those credentials to whoever follows it.
+ * @throws GatehouseError `OAUTH_INSECURE_ENDPOINT` (http to another host, or userinfo) or
+ *   `SSRF_BLOCKED` (other schemes)
  */
 export function assertSecureScheme(url: URL, allowedPrivateHosts: readonly string[]): void {
   const host = bare(url.hostname);
@@ -129,6 +132,14 @@ export function assertSecureScheme(url: URL, allowedPrivateHosts: readonly strin
     throw new GatehouseError(
       'SSRF_BLOCKED',
       `Refusing a ${url.protocol} URL: only http and https are allowed`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    // The message names the host only: the userinfo may be a secret.
+    throw new GatehouseError(
+      'OAUTH_INSECURE_ENDPOINT',
+      `Refusing a URL for ${host} with a user name or password in it`,
+      { details: { host } },
     );
   }
   if (
