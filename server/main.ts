@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import { buildApp, VERSION } from './app.js';
-import { isGatehouseError } from './errors.js';
+import { isGatehouseError, type ErrorCode, type GatehouseError } from './errors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { resolveAdminToken } from './security/admin-token.js';
 import { isLoopback } from './security/inbound.js';
@@ -162,9 +162,7 @@ async function main(): Promise<number> {
     }));
   } catch (error) {
     if (isGatehouseError(error)) {
-      // Every settings error's message names its file where it matters and lists every problem
-      // with its path, one per line: print it once, as it is.
-      console.error(`gatehouse: ${error.message}`);
+      console.error(`gatehouse: ${startupErrorText(error)}`);
       return EXIT_USAGE;
     }
     throw error;
@@ -216,6 +214,19 @@ async function main(): Promise<number> {
     console.log(`  (a new admin token was generated and saved beside ${cli.config})`);
   }
   return -1;
+}
+
+/**
+ * These settings errors list their problems by setting path, one per line, and leave the file to
+ * `details.file` (server/settings); every other start-up error's message names its file itself.
+ */
+const LISTS_PROBLEMS = new Set<ErrorCode>(['SETTINGS_INVALID', 'SETTINGS_MISSING_ENV']);
+
+/** A start-up error for a person: the file it is about, named once, then what is wrong. */
+function startupErrorText(error: GatehouseError): string {
+  const file = error.details?.file;
+  if (typeof file !== 'string' || !LISTS_PROBLEMS.has(error.code)) return error.message;
+  return `${file}:\n${error.message.replace(/^/gm, '  ')}`;
 }
 
 /**

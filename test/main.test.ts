@@ -86,15 +86,18 @@ describe('the gatehouse command', () => {
     const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
     const { code } = await proc.exited;
     assert.equal(code, 2);
-    assert.match(proc.stderr(), /mcpServers\.github\.url: must be an absolute http\(s\) URL/);
+    assert.equal(
+      proc.stderr(),
+      `gatehouse: ${path}:\n  mcpServers.github.url: must be an absolute http(s) URL\n`,
+    );
   });
 
-  test('a settings error names the settings file once', async () => {
+  test('a file that is not JSON names the file once, with the line', async () => {
     const path = await settingsFile('{ "mcpServers": { "a": { "command": "x" } ');
     const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
     assert.equal((await proc.exited).code, 2);
     assert.equal(proc.stderr().split(path).length - 1, 1, proc.stderr());
-    assert.match(proc.stderr(), /line 1/);
+    assert.match(proc.stderr(), /^gatehouse: .*settings\.json: not valid JSON at line 1/);
   });
 
   test('a missing ${VAR} stops start-up naming the variable and the server', async () => {
@@ -108,6 +111,7 @@ describe('the gatehouse command', () => {
     assert.equal(code, 2);
     assert.match(proc.stderr(), /NO_SUCH_VAR_X/);
     assert.match(proc.stderr(), /github/);
+    assert.equal(proc.stderr().split(path).length - 1, 1, proc.stderr());
   });
 
   test('binding beyond loopback is refused while /mcp has no inbound authentication', async () => {
