@@ -56,16 +56,14 @@ describe('upstreams that are down, crash or hang', () => {
     });
     cleanups.push(() => gw.close());
     await gw.waitForServer('flaky', (s) => s.status === 'connected', 'connected');
-    const port = Number(new URL(flaky.url).port);
-    await flaky.stop();
+    await flaky.crash();
 
     const client = await gw.client();
     // The next call notices the dead upstream.
     await assert.rejects(client.callTool({ name: 'flaky__echo', arguments: { text: 'x' } }));
     await gw.waitForServer('flaky', (s) => s.status === 'error', 'error after crash');
-    const revived = new HttpUpstream('flaky');
-    await revived.start(port);
-    cleanups.push(() => revived.stop());
+    flaky.revive();
+    cleanups.push(() => flaky.stop());
     await gw.waitForServer('flaky', (s) => s.status === 'connected', 'reconnected');
     assert.equal(
       textOf(await client.callTool({ name: 'flaky__echo', arguments: { text: 'again' } })),
