@@ -8,7 +8,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../fixtures/browser.js';
 import {
   ADMIN_TOKEN,
   FAST_TIMEOUTS,
@@ -23,17 +24,6 @@ import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.j
 import { downPort, type DownPort } from '../fixtures/process.js';
 
 const XSS_NAME = '<img src=x onerror=window.__xss=1>';
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 interface CardView {
   name: string;
   status: string;
@@ -131,7 +121,7 @@ describe('the dashboard in a real browser', () => {
       },
       systemConfig: { timeouts: FAST_TIMEOUTS },
     });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -10,19 +10,10 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../fixtures/browser.js';
 import { ADMIN_TOKEN, startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const MARKUP_KEY = '<img src=x onerror=window.__xss=1>';
 const GOOD = {
   mcpServers: {
@@ -72,7 +63,7 @@ describe('the settings banner in a real browser', () => {
 
   before(async () => {
     gw = await startGateway(GOOD);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

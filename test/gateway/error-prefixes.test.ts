@@ -4,11 +4,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -17,60 +12,35 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { plainErrorText, withPlainErrorText } from '../../server/upstream/mcp-error-text.js';
 import { startGateway, textOf, type TestGateway } from '../fixtures/gateway.js';
+import { startLowLevelUpstream } from '../fixtures/mcp-upstream.js';
 
 /** A low-level SDK server: `strict` fails with a JSON-RPC error, `ask` asks the client to elicit. */
-async function startStrictUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
-  const transports = new Map<string, StreamableHTTPServerTransport>();
-  const http: HttpServer = createServer((req, res) => {
-    void (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
-      const body = text ? (JSON.parse(text) as unknown) : undefined;
-      const id = req.headers['mcp-session-id'];
-      const existing = typeof id === 'string' ? transports.get(id) : undefined;
-      if (existing) return existing.handleRequest(req, res, body);
-      const server = new Server({ name: 'strict', version: '1.0.0' }, { capabilities: { tools: {} } });
-      server.setRequestHandler(ListToolsRequestSchema, async () => ({
-        tools: [
-          { name: 'strict', inputSchema: { type: 'object' } },
-          { name: 'ask', inputSchema: { type: 'object' } },
-        ],
-      }));
-      server.setRequestHandler(CallToolRequestSchema, async (request) => {
-        if (request.params.name === 'strict') {
-          throw new McpError(ErrorCode.InvalidRequest, 'the request is not acceptable');
+function startStrictUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+  return startLowLevelUpstream('strict', (server) => {
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [
+        { name: 'strict', inputSchema: { type: 'object' } },
+        { name: 'ask', inputSchema: { type: 'object' } },
+      ],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      if (request.params.name === 'strict') {
+        throw new McpError(ErrorCode.InvalidRequest, 'the request is not acceptable');
+      }
+      if (request.params.name === 'ask') {
+        try {
+          await server.elicitInput({
+            message: 'Sure?',
+            requestedSchema: { type: 'object', properties: {} },
+          });
+          return { content: [{ type: 'text', text: 'asked' }] };
+        } catch (error) {
+          return { content: [{ type: 'text', text: (error as Error).message }], isError: true };
         }
-        if (request.params.name === 'ask') {
-          try {
-            await server.elicitInput({
-              message: 'Sure?',
-              requestedSchema: { type: 'object', properties: {} },
-            });
-            return { content: [{ type: 'text', text: 'asked' }] };
-          } catch (error) {
-            return { content: [{ type: 'text', text: (error as Error).message }], isError: true };
-          }
-        }
-        throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-      });
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (sid) => void transports.set(sid, transport),
-      });
-      await server.connect(transport);
-      await transport.handleRequest(req, res, body);
-    })();
+      }
+      throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    });
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
-    close: async () => {
-      await Promise.all([...transports.values()].map((t) => t.close()));
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
 }
 
 test('the prefix is removed once per code, repeated ones too; other texts stay as they are', () => {

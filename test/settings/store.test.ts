@@ -20,13 +20,15 @@ const INITIAL = {
   otherToolKey: { keep: true },
 };
 
-async function setup(t: TestContext, doc: unknown = INITIAL) {
+/** A store over a fresh file: `doc` as JSON, or a string written as it is; `env` for ${VAR}s. */
+async function setup(t: TestContext, doc: unknown = INITIAL, env: Record<string, string | undefined> = {}) {
   const dir = await tempDir(t);
   const path = join(dir, 'mcp_settings.json');
-  await writeJson(path, doc);
+  if (typeof doc === 'string') await writeFile(path, doc);
+  else await writeJson(path, doc);
   const store = new SettingsStore({
     path,
-    env: {},
+    env,
     logger: silentLogger,
     secrets: new SecretBox({ key: TEST_KEY }),
   });
@@ -154,16 +156,7 @@ const HANDWRITTEN = `{
 `;
 
 test('a credential write and a dashboard edit change only the bytes of their field', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'mcp_settings.json');
-  await writeFile(path, HANDWRITTEN);
-  const store = new SettingsStore({
-    path,
-    env: {},
-    logger: silentLogger,
-    secrets: new SecretBox({ key: TEST_KEY }),
-  });
-  t.after(() => store.close());
+  const { path, store } = await setup(t, HANDWRITTEN);
   await store.load();
 
   // The credential goes in after the last line of the entry; nothing else moves.
@@ -213,16 +206,8 @@ test('a credential written to a copy of the shipped mcp_settings.json leaves tex
   const shipped = await readFile(join(root, 'mcp_settings.json'), 'utf8');
   const config = { ...(await prettier.resolveConfig(join(root, 'mcp_settings.json'))), parser: 'json' };
   assert.ok(await prettier.check(shipped, config), 'the shipped file is formatted to begin with');
-  const dir = await tempDir(t);
-  const path = join(dir, 'mcp_settings.json');
-  await writeFile(path, shipped);
-  const store = new SettingsStore({
-    path,
-    env: { ...process.env, GATEHOUSE_HOME: root }, // the demo entries' paths start there
-    logger: silentLogger,
-    secrets: new SecretBox({ key: TEST_KEY }),
-  });
-  t.after(() => store.close());
+  // The demo entries' paths start at ${GATEHOUSE_HOME}.
+  const { path, store } = await setup(t, shipped, { ...process.env, GATEHOUSE_HOME: root });
   await store.load();
   for (const server of store.current.servers.keys()) {
     // As long as a real one: a registered client and tokens, encrypted.
