@@ -3,6 +3,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
+import { OrderedDelivery } from './ordered-delivery.js';
 import { BoundedLog } from './bounded-log.js';
 
 export interface StdioTransportOptions {
@@ -29,6 +30,8 @@ export class StdioTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Notifications before what follows them in one read (see ordered-delivery.ts). */
+  readonly #delivery = new OrderedDelivery((message) => this.onmessage?.(message));
 
   readonly #options: StdioTransportOptions;
   readonly #readBuffer = new ReadBuffer();
@@ -96,7 +99,7 @@ export class StdioTransport implements Transport {
         continue;
       }
       if (message === null) return;
-      this.onmessage?.(message);
+      this.#delivery.push(message);
     }
   }
 

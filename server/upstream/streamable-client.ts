@@ -22,6 +22,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
 import { isRedirect, redirectHop, type FetchLike } from '../http-fetch.js';
+import { OrderedDelivery } from './ordered-delivery.js';
 import { isNotMcpAnswer, notMcpEndpoint, type FirstAnswer } from './policy.js';
 
 /** The SDK transport's options that Gatehouse uses; OAuth is the injected fetch's business. */
@@ -56,6 +57,14 @@ export class StreamableClientTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Notifications before what follows them in one read (see ordered-delivery.ts). */
+  readonly #delivery = new OrderedDelivery((message) => {
+    try {
+      this.onmessage?.(message);
+    } catch (error) {
+      this.#report(error);
+    }
+  });
 
   readonly #url: URL;
   readonly #fetch: FetchLike;
@@ -271,11 +280,7 @@ export class StreamableClientTransport implements Transport {
   }
 
   #dispatch(message: JSONRPCMessage): void {
-    try {
-      this.onmessage?.(message);
-    } catch (error) {
-      this.#report(error);
-    }
+    this.#delivery.push(message);
   }
 
   /** The SDK's backoff, or the server's `retry:`; gives up after `maxAttempts` failures in a row. */
