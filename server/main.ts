@@ -36,7 +36,7 @@ GATEHOUSE_SECRET_KEY (key for secrets stored in the settings file; else a key fi
 GATEHOUSE_HOME (what \${GATEHOUSE_HOME} means in the settings; default: the installation folder),
 LOG_LEVEL (${LOG_LEVELS.join(', ')}; default info).
 
-Exit codes: 0 after SIGINT/SIGTERM, 1 runtime failure, 2 bad flags or settings,
+Exit codes: 0 after SIGINT/SIGTERM/SIGHUP, 1 runtime failure, 2 bad flags or settings,
 3 the address cannot be used (port in use, not allowed, not this machine's).`;
 
 const EXIT_RUNTIME = 1;
@@ -192,6 +192,9 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // The terminal it was started from closed: end as cleanly as on Ctrl-C (by default SIGHUP kills
+  // the gateway at once, and its stdio children, in process groups of their own, get no signal).
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
 
   let address: string;
   try {

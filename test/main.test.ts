@@ -348,6 +348,17 @@ describe('the gatehouse command', () => {
     assert.equal((await proc.exited).code, 0);
   });
 
+  test('SIGHUP (the terminal closed) shuts down as cleanly, children included', async () => {
+    const path = await settingsFile({
+      mcpServers: { kid: stdioFixture('kid-hup', { env: { FIXTURE_GRANDCHILD: '1' } }) },
+    });
+    const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
+    const pids = await stdioPids(await proc.ready);
+    proc.child.kill('SIGHUP');
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+    await waitUntil(() => !alive(pids.pid) && !alive(pids.grandchild), 'no orphan processes', 5_000);
+  });
+
   test('the MCP Inspector CLI lists tools and calls one through /mcp', async () => {
     const path = await settingsFile({ mcpServers: { kid: stdioFixture('insp') } });
     const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
