@@ -22,8 +22,10 @@ export const NODE_FLAGS: string[] = (() => {
   const scripts = (
     JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   ).scripts;
-  const flags = /^node\s+(.*?)\s*dist\/server\/main\.js/.exec(scripts.start ?? '')?.[1];
-  return flags ? flags.split(/\s+/) : [];
+  // `exec node <flags> dist/server/main.js` (exec: so that signals reach the gateway itself).
+  const flags = /^(?:exec\s+)?node\s+(.*?)\s*dist\/server\/main\.js/.exec(scripts.start ?? '')?.[1];
+  if (!flags) throw new Error('bench: cannot read the node flags of `npm start` in package.json');
+  return flags.split(/\s+/);
 })();
 
 export interface GatewayOptions {
