@@ -15,7 +15,6 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { mediaTypeEssence } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  isInitializeRequest,
   JSONRPCMessageSchema,
   type JSONRPCMessage,
   type RequestId,
@@ -141,7 +140,8 @@ export class StreamableClientTransport implements Transport {
       headers['content-type'] = 'application/json';
       const response = await this.#exchange('POST', headers, JSON.stringify(message));
       // The first answer tells whether this URL serves MCP at all; an HTML page is no MCP error.
-      const first = isInitializeRequest(message) ? firstAnswer(response) : undefined;
+      // (A look at the method, not the SDK's isInitializeRequest: that runs a schema on every call.)
+      const first = isRequest && message.method === 'initialize' ? firstAnswer(response) : undefined;
       if (first && isNotMcpAnswer(first)) {
         await response.body?.cancel();
         throw notMcpEndpoint(first);
