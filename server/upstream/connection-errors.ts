@@ -62,3 +62,24 @@ export function connectionRefused(error: unknown): boolean {
   }
   return false;
 }
+
+/** How many of a stdio child's last stderr lines an error that ended it carries. */
+const STDERR_LINES_IN_ERROR = 5;
+
+/**
+ * A stdio child that ended says why on stderr (a wrong path, a missing module): the last of `lines`
+ * (what it wrote since the attempt began) go into a closed or spawn error, as the detail view
+ * already shows them. Other errors, and an empty stderr, come back as they are.
+ */
+export function withStderr(error: GatehouseError, lines: readonly string[]): GatehouseError {
+  if (error.code !== 'UPSTREAM_CLOSED' && error.code !== 'UPSTREAM_SPAWN_FAILED') return error;
+  const last = lines
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .slice(-STDERR_LINES_IN_ERROR);
+  if (last.length === 0) return error;
+  return new GatehouseError(error.code, `${error.message}; its last stderr lines: ${last.join(' | ')}`, {
+    cause: error,
+    details: { ...error.details, stderr: last },
+  });
+}

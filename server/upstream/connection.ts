@@ -1,18 +1,19 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ToolListChangedNotificationSchema,
-  type ServerCapabilities,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { ServerConfig, Timeouts } from '../settings/types.js';
+import type { ServerConfig } from '../settings/types.js';
 import { BoundedLog } from './bounded-log.js';
 import { LazyJsonSchemaValidator } from './lazy-validator.js';
-import { connectionRefused, isConnectionLost, unavailable, withServer } from './connection-errors.js';
-import { acceptRelayedRequests, type UpstreamRequestRelay } from './relayed-requests.js';
+import {
+  connectionRefused,
+  isConnectionLost,
+  unavailable,
+  withServer,
+  withStderr,
+} from './connection-errors.js';
+import type { ConnectionDeps } from './connection-deps.js';
+import { acceptRelayedRequests } from './relayed-requests.js';
 import {
   backoffDelay,
   classifyFailure,
@@ -22,51 +23,19 @@ import {
 } from './policy.js';
 import {
   EMPTY_LISTS,
-  fetchList,
   fetchLists,
   listProblems,
   mergeLists,
-  type ListKind,
+  watchListChanges,
   type UpstreamLists,
 } from './lists.js';
 import type { ConnectionState } from './state.js';
-import { createTransport, type FetchLike, type TransportKind } from './transports.js';
+import { createTransport, type TransportKind } from './transports.js';
 
 export type { ConnectionState } from './state.js';
 
-/** The seam to the OAuth engine: how an HTTP upstream's requests get their credentials. */
-export interface ConnectionAuth {
-  fetch: FetchLike;
-  /**
-   * Set when no request can succeed until a person authorizes. Consulted after a failure whose
-   * error the transport rewrapped (the SDK's SSE transport reports its own SseError, not ours).
-   */
-  authorizationNeeded(): GatehouseError | undefined;
-  /** True while the last refresh failed for a passing reason (tokens kept): a call may retry early. */
-  refreshFailing(): boolean;
-}
-
+export type { ConnectionAuth, ConnectionDeps } from './connection-deps.js';
 export type { UpstreamRequest, UpstreamRequestRelay } from './relayed-requests.js';
-
-export interface ConnectionDeps {
-  timeouts: Timeouts;
-  logger: Logger;
-  clientInfo: { name: string; version: string };
-  auth?: ConnectionAuth;
-  /** The fetch for HTTP upstreams without an OAuth engine (default: `fetch`). */
-  fetch?: FetchLike;
-  /** Limits how many upstreams connect at once (start-up runs them in parallel). */
-  limit: <T>(fn: () => Promise<T>) => Promise<T>;
-  now?: () => number;
-  random?: () => number;
-  pingIntervalMs?: number;
-  /** How long after start a refused connection is retried quickly and quietly (default 5 s). */
-  startupGraceMs?: number;
-  /** Where sampling and elicitation requests from the upstream go; absent, none are accepted. */
-  relay?: UpstreamRequestRelay;
-  onState: (state: ConnectionState) => void;
-  onLists: (lists: UpstreamLists, changed: ListKind[]) => void;
-}
 
 /** A connection that stays up at least this long resets the backoff. */
 const STABLE_AFTER_MS = 10_000;
@@ -78,8 +47,6 @@ const DEFAULT_STARTUP_GRACE_MS = 5_000;
 const STARTUP_RETRY_MS = 250;
 /** A call retries an upstream whose refresh failed at most this often (or each first backoff step). */
 const EARLY_RETRY_EVERY_MS = 1_000;
-/** How many of a stdio child's last stderr lines an error that ended it carries. */
-const STDERR_LINES_IN_ERROR = 5;
 /** How often a connected upstream is pinged, so a dead HTTP upstream shows before anyone calls it. */
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 
@@ -337,21 +304,16 @@ export class UpstreamConnection {
   }
 
   #watchLists(client: Client, generation: number): void {
-    const refresh = (kind: ListKind) => {
-      if (generation !== this.#generation) return;
-      fetchList(client, this.#deps.timeouts.requestMs, kind).then(
-        (fresh) => {
-          if (generation !== this.#generation) return;
-          this.#lists = mergeLists(this.#lists, fresh);
-          this.#reportProblems();
-          this.#deps.onLists(this.#lists, [kind]);
-        },
-        (error: unknown) => this.#deps.logger.warn({ list: kind, err: String(error) }, 'list refresh failed'),
-      );
-    };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => refresh('tools'));
-    client.setNotificationHandler(PromptListChangedNotificationSchema, async () => refresh('prompts'));
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, async () => refresh('resources'));
+    watchListChanges(client, this.#deps.timeouts.requestMs, {
+      current: () => generation === this.#generation,
+      fresh: (kind, fresh) => {
+        this.#lists = mergeLists(this.#lists, fresh);
+        this.#reportProblems();
+        this.#deps.onLists(this.#lists, [kind]);
+      },
+      failed: (kind, error) =>
+        this.#deps.logger.warn({ list: kind, err: String(error) }, 'list refresh failed'),
+    });
   }
 
   #startPing(client: Client, generation: number): void {
@@ -393,12 +355,14 @@ export class UpstreamConnection {
       this.#setState({ status: 'auth_required', error: withServer(failure.error, this.name).toJSON() });
       return;
     }
-    const gatehouseError = this.#withStderr(
+    const failed =
       failure.kind === 'request-failed'
         ? new GatehouseError('UPSTREAM_PROTOCOL_ERROR', failure.error.message, { cause: failure.error })
-        : failure.error,
-      stderrMark,
-    );
+        : failure.error;
+    const gatehouseError =
+      this.#config.type === 'stdio' && stderrMark !== undefined
+        ? withStderr(failed, this.stderr.since(stderrMark))
+        : failed;
     const grace = this.#deps.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS;
     if (this.#now() - this.#startedAt < grace && connectionRefused(gatehouseError)) {
       this.#deps.logger.debug({ retryInMs: STARTUP_RETRY_MS }, 'upstream refused the connection at start-up');
@@ -448,25 +412,6 @@ export class UpstreamConnection {
     client.onclose = undefined;
     await client.close().catch((error: unknown) => {
       this.#deps.logger.debug({ err: String(error) }, 'closing upstream client failed');
-    });
-  }
-
-  /**
-   * A stdio child that ended says why on stderr (a wrong path, a missing module): its last lines
-   * since the attempt began go into the error, as the detail view already shows them.
-   */
-  #withStderr(error: GatehouseError, mark: number | undefined): GatehouseError {
-    if (this.#config.type !== 'stdio' || mark === undefined) return error;
-    if (error.code !== 'UPSTREAM_CLOSED' && error.code !== 'UPSTREAM_SPAWN_FAILED') return error;
-    const lines = this.stderr
-      .since(mark)
-      .map((line) => line.trim())
-      .filter((line) => line !== '')
-      .slice(-STDERR_LINES_IN_ERROR);
-    if (lines.length === 0) return error;
-    return new GatehouseError(error.code, `${error.message}; its last stderr lines: ${lines.join(' | ')}`, {
-      cause: error,
-      details: { ...error.details, stderr: lines },
     });
   }
 

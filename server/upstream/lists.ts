@@ -2,9 +2,12 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   ErrorCode,
   McpError,
+  PromptListChangedNotificationSchema,
   PromptSchema,
+  ResourceListChangedNotificationSchema,
   ResourceSchema,
   ResourceTemplateSchema,
+  ToolListChangedNotificationSchema,
   ToolSchema,
   type Prompt,
   type Resource,
@@ -161,4 +164,31 @@ async function orEmptyWhenUnsupported<T>(
       return { items: [], problems: [] };
     throw error;
   }
+}
+
+/**
+ * Re-fetches a list whenever the upstream announces that it changed (its `list_changed` notification).
+ * `current` says whether this client is still the live one (a reconnect makes an old one stale).
+ */
+export function watchListChanges(
+  client: Client,
+  timeoutMs: number,
+  on: {
+    current: () => boolean;
+    fresh: (kind: ListKind, lists: Partial<UpstreamLists>) => void;
+    failed: (kind: ListKind, error: unknown) => void;
+  },
+): void {
+  const refresh = (kind: ListKind) => {
+    if (!on.current()) return;
+    fetchList(client, timeoutMs, kind).then(
+      (fresh) => {
+        if (on.current()) on.fresh(kind, fresh);
+      },
+      (error: unknown) => on.failed(kind, error),
+    );
+  };
+  client.setNotificationHandler(ToolListChangedNotificationSchema, async () => refresh('tools'));
+  client.setNotificationHandler(PromptListChangedNotificationSchema, async () => refresh('prompts'));
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, async () => refresh('resources'));
 }
