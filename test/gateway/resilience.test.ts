@@ -21,7 +21,9 @@ describe('upstreams that are down, crash or hang', () => {
         good: { type: 'streamable-http', url: good.url },
         late: { type: 'streamable-http', url: port.url('/mcp') },
       },
-      systemConfig: { timeouts: FAST_TIMEOUTS },
+      // A first retry 1–2 s away: long enough for the call below to find the server in `error`
+      // (with 100 ms it was often back in `connecting` already), short enough to see it come up.
+      systemConfig: { timeouts: { ...FAST_TIMEOUTS, initialBackoffMs: 2_000, maxBackoffMs: 4_000 } },
     });
     cleanups.push(() => gw.close());
     await gw.waitForServer('good', (s) => s.status === 'connected', 'connected');
