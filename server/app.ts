@@ -14,9 +14,9 @@ import { Gateway } from './gateway/gateway.js';
 import { CallerRelay } from './gateway/relay.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
+import { MemoryAdminSessions, type AdminSessionStore } from './security/admin-session.js';
 import { allowedHostNames } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
-import { settingsRoutes } from './api/settings-routes.js';
 import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
 import type { SettingsStore } from './settings/store.js';
@@ -46,6 +46,8 @@ export interface AppOptions {
   startupGraceMs?: number;
   /** The dashboard's static files; default: the project's dashboard/ folder. */
   dashboardDir?: string;
+  /** Where signed-in dashboard sessions live; default: in memory, 12 h idle expiry. */
+  adminSessions?: AdminSessionStore;
 }
 
 export interface App {
@@ -157,8 +159,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     gateway,
     allowedHosts: () => allowedHostNames(store.current.system.baseUrl, options.host),
   });
-  await app.register(adminRoutes, { adminToken: options.adminToken, manager, gateway });
-  await app.register(settingsRoutes, { adminToken: options.adminToken, store });
+  await app.register(adminRoutes, {
+    adminToken: options.adminToken,
+    sessions: options.adminSessions ?? new MemoryAdminSessions(),
+    manager,
+    gateway,
+    store,
+  });
   await app.register(oauthRoutes, { manager });
   await registerDashboard(app, options.dashboardDir ?? findDashboard());
 

@@ -208,7 +208,12 @@ async function main(): Promise<number> {
     await close().catch(() => undefined);
     return EXIT_ADDRESS;
   }
-  const base = address.replace('://[::1]', '://localhost').replace('://127.0.0.1', '://localhost');
+  // The browser must reach the dashboard under the host its session cookie and the OAuth
+  // callback use: systemConfig.baseUrl when set (printing localhost while the browser is sent to
+  // 127.0.0.1 would lose the cookie).
+  const configured = store.current.system.baseUrl?.replace(/\/+$/, '');
+  const base =
+    configured ?? address.replace('://[::1]', '://localhost').replace('://127.0.0.1', '://localhost');
   // The banner is for the person who started it, not a log record: it carries the admin token.
   console.log(`Gatehouse ${VERSION} is listening on ${address}`);
   console.log(`  MCP endpoint:  ${base}/mcp`);

@@ -1,28 +1,35 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { verifyBearer } from '../security/admin-token.js';
+import type { AdminSessionStore } from '../security/admin-session.js';
+import type { SettingsStore } from '../settings/store.js';
 import type { UpstreamManager } from '../upstream/manager.js';
+import { adminGuard } from './admin-guard.js';
+import { sessionRoutes } from './session-routes.js';
+import { settingsRoutes } from './settings-routes.js';
 import { serverStatus } from './status.js';
 
 export interface AdminRoutesOptions {
   adminToken: string;
+  /** Where signed-in dashboard sessions live. */
+  sessions: AdminSessionStore;
   manager: UpstreamManager;
   gateway: Gateway;
+  store: SettingsStore;
 }
 
 /**
- * The admin REST API under /api. Every route here needs the admin token
- * (`Authorization: Bearer <token>`); the check is scoped to this plugin only.
+ * The admin REST API under /api. One guard (admin-guard.ts) covers every route registered in this
+ * scope: the bearer token, or the session cookie with a same-origin `Origin` on changes. Every
+ * /api plugin is registered here, so none can be added without it.
  */
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
-  const { manager, gateway } = opts;
+  const { manager, gateway, store } = opts;
+  const baseUrl = () => store.current.system.baseUrl;
 
-  app.addHook('onRequest', async (req) => {
-    if (!verifyBearer(req.headers.authorization, opts.adminToken)) {
-      throw new GatehouseError('ADMIN_UNAUTHORIZED');
-    }
-  });
+  await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
+  await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl });
+  await app.register(settingsRoutes, { store });
 
   const connectionOf = (name: string) => {
     const connection = manager.get(name);
