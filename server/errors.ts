@@ -100,6 +100,13 @@ export const ERROR_TABLE = {
     message: "The token endpoint refused the client's own credentials; authorize again",
   },
 
+  // issue 12, upstream facts: typed-in credentials and "Try it"
+  UPSTREAM_CREDENTIALS_REQUIRED: {
+    status: 401,
+    message: 'The server needs credentials a person types in (its inputs)',
+  },
+  UPSTREAM_REQUEST_FAILED: { status: 502, message: 'The server answered the request with an error' },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;
 

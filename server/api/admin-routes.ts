@@ -5,11 +5,9 @@ import type { AdminSessionStore } from '../security/admin-session.js';
 import type { SettingsStore } from '../settings/store.js';
 import type { UpstreamManager } from '../upstream/manager.js';
 import { adminGuard } from './admin-guard.js';
-import { eventsRoutes, liveChanges } from './events-routes.js';
-import { serverSummaries } from './server-list.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
-import { serverStatus } from './status.js';
+import { serverDetail, serverStatus } from './status.js';
 
 export interface AdminRoutesOptions {
   adminToken: string;
@@ -32,12 +30,6 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
   await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl });
   await app.register(settingsRoutes, { store });
-  const summaries = serverSummaries(manager, gateway);
-  await app.register(eventsRoutes, {
-    summaries,
-    settingsStatus: () => store.status(),
-    subscribe: liveChanges(manager, store),
-  });
 
   const connectionOf = (name: string) => {
     const connection = manager.get(name);
@@ -45,14 +37,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return connection;
   };
 
-  app.get('/api/servers', async () => summaries.list());
+  app.get('/api/servers', async () =>
+    manager.list().map((c) => serverStatus(c, gateway.catalog, manager.authStatus(c.name))),
+  );
 
   app.get<{ Params: { name: string } }>('/api/servers/:name', async (req) => {
     const connection = connectionOf(req.params.name);
-    return {
-      ...serverStatus(connection, gateway.catalog, manager.authStatus(connection.name), true),
-      stderr: connection.config.type === 'stdio' ? connection.stderr.lines() : undefined,
-    };
+    return serverDetail(connection, gateway.catalog, manager.authStatus(connection.name));
   });
 
   app.post<{ Params: { name: string } }>('/api/servers/:name/reconnect', async (req, reply) => {

@@ -1,7 +1,39 @@
+/**
+ * What the admin API shows of one server: the summary (`GET /api/servers`, the event stream) and
+ * the detail (`GET /api/servers/:name`), with words for people beside the raw states. Pure
+ * projections of the connection, the catalog and the OAuth status; never a secret.
+ */
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+
 import type { Catalog } from '../gateway/catalog.js';
 import type { AuthStatus } from '../oauth/engine.js';
+import type { StageKind } from '../oauth/stage.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
+import type { ConnectionState } from '../upstream/state.js';
 import { listProblems } from '../upstream/lists.js';
+
+/** What a server is waiting for a person to do. */
+export type AuthNeeds = 'sign-in' | 'credentials';
+
+/** The server's state in words (api-12.md, "Words for people"); `status` keeps the raw one. */
+export type ServerLabel =
+  'Connected' | 'Connecting…' | 'Needs sign-in' | 'Needs credentials' | 'Signing in…' | 'Disabled' | 'Error';
+
+/** The auth stage in words; `stage` keeps the raw one. */
+export type AuthLabel =
+  | 'No sign-in needed'
+  | 'Signing in…'
+  | 'Needs sign-in'
+  | 'Needs credentials'
+  | 'Signed in'
+  | 'Sign-in failed';
+
+/** The auth part of a summary: where it stands, and what (if anything) a person must do. */
+export interface AuthSummary {
+  stage: StageKind;
+  needs?: AuthNeeds;
+  label: AuthLabel;
+}
 
 /** One server as `GET /api/servers` shows it. Never carries secrets. */
 export interface ServerStatus {
@@ -9,22 +41,106 @@ export interface ServerStatus {
   type: string;
   enabled: boolean;
   status: UpstreamConnection['state']['status'];
+  label: ServerLabel;
   error?: { code: string; message: string };
   nextRetryAt?: number | null;
   connectedSince?: number;
   tools: Array<{ name: string; exposedName: string; description?: string; enabled: boolean }>;
   /** Entries the upstream listed that are not valid MCP and were left out, with the reason. */
   listProblems?: string[];
-  /** HTTP upstreams only. The list shows the stage; one server's detail shows everything. */
-  auth?: Partial<AuthStatus> & { stage: AuthStatus['stage'] };
+  /** HTTP upstreams, and servers with `inputs`. The detail adds the full OAuth status. */
+  auth?: AuthSummary;
 }
 
-/** Pure projection of a connection's state onto the status API's shape. */
+/** One server as `GET /api/servers/:name` shows it: the summary and everything about it. */
+export interface ServerDetail extends Omit<ServerStatus, 'tools' | 'auth'> {
+  tools: Array<ServerStatus['tools'][number] & { inputSchema: Tool['inputSchema'] }>;
+  auth?: AuthSummary & Partial<AuthStatus>;
+  /** A stdio program's recent stderr lines. */
+  stderr?: string[];
+}
+
+/** Auth stages in which the gateway is busy signing in, with no person to wait for. */
+const SIGNING_IN: ReadonlySet<StageKind> = new Set([
+  'discovering',
+  'registering',
+  'exchanging',
+  'refreshing',
+]);
+
+/**
+ * What a person must do before the server can connect: set its credentials (a missing input), or
+ * sign in (an authorization is waiting, or the server refused without one). Pure.
+ */
+export function authNeeds(
+  state: ConnectionState,
+  stage: StageKind | undefined,
+  credentialsMissing = false,
+): AuthNeeds | undefined {
+  if (credentialsMissing) return 'credentials';
+  if (state.status === 'auth_required' && state.error.code === 'UPSTREAM_CREDENTIALS_REQUIRED')
+    return 'credentials';
+  if (stage === 'awaiting_user' || (stage !== undefined && state.status === 'auth_required'))
+    return 'sign-in';
+  return undefined;
+}
+
+/** The server's state in words; the raw status and code stay beside it for the tooltip. Pure. */
+export function serverLabel(
+  state: ConnectionState,
+  auth?: { stage: StageKind; needs?: AuthNeeds | undefined },
+): ServerLabel {
+  switch (state.status) {
+    case 'disabled':
+      return 'Disabled';
+    case 'connected':
+      return 'Connected';
+    case 'error':
+      return 'Error';
+    case 'connecting':
+    case 'auth_required':
+      if (auth?.needs === 'credentials') return 'Needs credentials';
+      if (auth && SIGNING_IN.has(auth.stage)) return 'Signing in…';
+      return state.status === 'connecting' ? 'Connecting…' : 'Needs sign-in';
+    default: {
+      const unreachable: never = state;
+      return unreachable;
+    }
+  }
+}
+
+/**
+ * The auth stage in words. `unauthenticated` means the server never asked for authorization (or
+ * its tokens were forgotten and it has not asked again): "No sign-in needed". Pure.
+ */
+export function authLabel(stage: StageKind, needs?: AuthNeeds): AuthLabel {
+  if (needs === 'credentials') return 'Needs credentials';
+  switch (stage) {
+    case 'unauthenticated':
+      return 'No sign-in needed';
+    case 'discovering':
+    case 'registering':
+    case 'exchanging':
+    case 'refreshing':
+      return 'Signing in…';
+    case 'awaiting_user':
+      return 'Needs sign-in';
+    case 'authorized':
+      return 'Signed in';
+    case 'failed':
+      return 'Sign-in failed';
+    default: {
+      const unreachable: never = stage;
+      return unreachable;
+    }
+  }
+}
+
+/** Pure projection of a connection's state onto the summary's shape. */
 export function serverStatus(
   connection: UpstreamConnection,
   catalog: Catalog,
   auth?: AuthStatus,
-  detail = false,
 ): ServerStatus {
   const state = connection.state;
   const config = connection.config;
@@ -33,11 +149,13 @@ export function serverStatus(
       .toolsOf(connection.name)
       .map(({ exposed: exposedName, tool }) => [tool.name, exposedName] as const),
   );
+  const summary = authSummary(state, auth);
   const status: ServerStatus = {
     name: connection.name,
     type: connection.transportKind,
     enabled: config.enabled,
     status: state.status,
+    label: serverLabel(state, summary),
     tools: connection.lists.tools.map((tool) => ({
       name: tool.name,
       exposedName: exposed.get(tool.name) ?? tool.name,
@@ -53,6 +171,37 @@ export function serverStatus(
   }
   if (state.status === 'auth_required') status.error = state.error;
   if (state.status === 'connected') status.connectedSince = state.since;
-  if (auth) status.auth = detail ? auth : { stage: auth.stage };
+  if (summary) status.auth = summary;
   return status;
+}
+
+/**
+ * Pure projection of everything the detail view shows: the summary, the full OAuth status (log with
+ * facts, token health, account, error with its step), each tool's input schema, a stdio program's
+ * recent stderr.
+ */
+export function serverDetail(
+  connection: UpstreamConnection,
+  catalog: Catalog,
+  auth?: AuthStatus,
+): ServerDetail {
+  const summary = serverStatus(connection, catalog, auth);
+  const schemas = new Map(connection.lists.tools.map((tool) => [tool.name, tool.inputSchema] as const));
+  const detail: ServerDetail = {
+    ...summary,
+    tools: summary.tools.map((tool) => ({
+      ...tool,
+      inputSchema: schemas.get(tool.name) ?? { type: 'object' },
+    })),
+    auth: summary.auth && auth ? { ...auth, ...summary.auth } : summary.auth,
+  };
+  if (detail.auth === undefined) delete detail.auth;
+  if (connection.config.type === 'stdio') detail.stderr = connection.stderr.lines();
+  return detail;
+}
+
+function authSummary(state: ConnectionState, auth: AuthStatus | undefined): AuthSummary | undefined {
+  if (!auth) return undefined;
+  const needs = authNeeds(state, auth.stage);
+  return { stage: auth.stage, ...(needs ? { needs } : {}), label: authLabel(auth.stage, needs) };
 }

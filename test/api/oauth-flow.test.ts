@@ -116,7 +116,7 @@ describe('authorizing an OAuth upstream through the gateway', () => {
 
   test('the status API shows the auth stage, client and token facts, and never a token', async () => {
     const listed = (await gw.servers()).find((s) => s.name === 'secure')!;
-    assert.deepEqual(listed.auth, { stage: 'authorized' });
+    assert.deepEqual(listed.auth, { stage: 'authorized', label: 'Signed in' });
     const raw = await (await gw.api('/api/servers/secure')).text();
     const detail = JSON.parse(raw) as AuthDetail;
     assert.equal(detail.auth.stage, 'authorized');
