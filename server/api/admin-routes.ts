@@ -5,9 +5,11 @@ import type { AdminSessionStore } from '../security/admin-session.js';
 import type { SettingsStore } from '../settings/store.js';
 import type { UpstreamManager } from '../upstream/manager.js';
 import { adminGuard } from './admin-guard.js';
+import { eventsRoutes, liveChanges } from './events-routes.js';
+import { serverSummaries } from './server-list.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
-import { serverDetail, serverStatus } from './status.js';
+import { serverDetail } from './status.js';
 
 export interface AdminRoutesOptions {
   adminToken: string;
@@ -30,6 +32,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
   await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl });
   await app.register(settingsRoutes, { store });
+  const summaries = serverSummaries(manager, gateway);
+  await app.register(eventsRoutes, {
+    summaries,
+    settingsStatus: () => store.status(),
+    subscribe: liveChanges(manager, store),
+  });
 
   const connectionOf = (name: string) => {
     const connection = manager.get(name);
@@ -37,9 +45,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     return connection;
   };
 
-  app.get('/api/servers', async () =>
-    manager.list().map((c) => serverStatus(c, gateway.catalog, manager.authStatus(c.name))),
-  );
+  app.get('/api/servers', async () => summaries.list());
 
   app.get<{ Params: { name: string } }>('/api/servers/:name', async (req) => {
     const connection = connectionOf(req.params.name);
