@@ -9,6 +9,7 @@ import { eventsRoutes, liveChanges } from './events-routes.js';
 import { serverSummaries } from './server-list.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
+import { toolsRoutes } from './tools-routes.js';
 import { serverDetail } from './status.js';
 
 export interface AdminRoutesOptions {
@@ -32,6 +33,10 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
   await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl });
   await app.register(settingsRoutes, { store });
+  await app.register(toolsRoutes, {
+    manager,
+    requestTimeoutMs: () => store.current.system.timeouts.requestMs,
+  });
   const summaries = serverSummaries(manager, gateway);
   await app.register(eventsRoutes, {
     summaries,
