@@ -157,7 +157,7 @@ export class Authorizations {
     const message = `${server} still needs ${needed} after ${STEP_UP_LIMIT} authorizations; check what the authorization server grants, then authorize again`;
     const stage = this.#stage();
     if (stage.kind !== 'failed' || stage.code !== 'OAUTH_STEP_UP_LIMIT')
-      this.#ctx.apply({ type: 'fail', code: 'OAUTH_STEP_UP_LIMIT', message });
+      this.#ctx.apply({ type: 'fail', code: 'OAUTH_STEP_UP_LIMIT', message, step: 'authorization' });
     return new GatehouseError('OAUTH_STEP_UP_LIMIT', message, { details: { server, scopes: [...scopes] } });
   }
 }

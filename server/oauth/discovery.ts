@@ -139,12 +139,15 @@ const ENDPOINT_FIELDS = [
   'revocation_endpoint',
 ] as const;
 
-/** Fetches and checks protected resource metadata; `undefined` when no candidate URL has any. */
+/**
+ * Fetches and checks protected resource metadata, with the URL it came from; `undefined` when no
+ * candidate URL has any.
+ */
 export async function fetchResourceMetadata(
   http: OAuthHttp,
   serverUrl: string,
   headerUrl?: string,
-): Promise<oauth.ResourceServer | undefined> {
+): Promise<{ metadata: oauth.ResourceServer; url: string } | undefined> {
   for (const url of protectedResourceMetadataUrls(serverUrl, headerUrl)) {
     const response = await tryGet(http, url);
     if (!response) continue;
@@ -159,7 +162,8 @@ export async function fetchResourceMetadata(
       );
     }
     try {
-      return await oauth.processResourceDiscoveryResponse(new URL(claimed ?? serverUrl), response);
+      const metadata = await oauth.processResourceDiscoveryResponse(new URL(claimed ?? serverUrl), response);
+      return { metadata, url };
     } catch (err) {
       throw toOAuthError(err, 'OAUTH_DISCOVERY_FAILED', `Reading protected resource metadata at ${url}`);
     }
@@ -235,8 +239,9 @@ export async function discover(input: DiscoverInput): Promise<ServerBinding> {
     };
   }
   const preferred = settings?.dynamicRegistration?.issuer;
-  const prm = await fetchResourceMetadata(http, serverUrl, challenge?.resourceMetadata);
-  if (prm) {
+  const found = await fetchResourceMetadata(http, serverUrl, challenge?.resourceMetadata);
+  if (found) {
+    const prm = found.metadata;
     const servers = prm.authorization_servers ?? [];
     // RFC 9728 §7.6: the client chooses among the listed servers; a configured issuer wins if listed.
     const issuer = servers.find((s) => s === preferred) ?? servers[0];
@@ -258,6 +263,7 @@ export async function discover(input: DiscoverInput): Promise<ServerBinding> {
       // What the resource calls itself is the audience it checks (RFC 9728 §2 `resource`).
       resource: resource ?? prm.resource,
       ...(prm.scopes_supported ? { resourceScopes: [...prm.scopes_supported] } : {}),
+      resourceMetadataUrl: found.url,
       source: 'metadata',
       discoveredAt: now,
     };

@@ -18,8 +18,10 @@ import { DEFAULT_OAUTH_TIMEOUT_MS, raceAbort, type OAuthHttp } from './http.js';
 import { PendingStateIndex } from './pending-index.js';
 import { emptyRecord, RecordRepo, type EngineRecord, type StoredTokens } from './record.js';
 import { importPlaintextTokens, registerAtStartUp, revokeAndForget } from './lifecycle.js';
+import type { AuthFacts } from './facts.js';
 import {
   describe,
+  entryFacts,
   EventLog,
   transition,
   type AuthorizationReason,
@@ -107,7 +109,7 @@ export class OAuthEngine {
       redirectUri: () => opts.settings?.redirectUri ?? opts.redirectUri(),
       record: () => this.#record,
       adopt: (record) => this.#adopt(record),
-      apply: (event) => this.#apply(event),
+      apply: (event, facts) => this.#apply(event, facts),
       challenge: () => this.#challenge,
     };
     this.#authorizations = new Authorizations(this.#ctx, () => this.#stage);
@@ -164,7 +166,10 @@ export class OAuthEngine {
     await registerAtStartUp(this.#ctx);
     const tokens = this.#record.tokens;
     if (tokens)
-      this.#apply({ type: 'authorized', expiresAt: tokens.expiresAt, via: imported ? 'import' : 'restore' });
+      this.#apply(
+        { type: 'authorized', expiresAt: tokens.expiresAt, via: imported ? 'import' : 'restore' },
+        { scopesGranted: [...tokens.scopes] },
+      );
   }
 
   /**
@@ -314,14 +319,21 @@ export class OAuthEngine {
     );
   }
 
-  #apply(event: StageEvent): void {
+  /** The one place the stage changes; `learned` goes into the log entry as its facts. */
+  #apply(event: StageEvent, learned?: AuthFacts): void {
     const next = transition(this.#stage, event);
     if (!next) {
       this.#ctx.logger.debug({ from: this.#stage.kind, event: event.type }, 'auth stage event ignored');
       return;
     }
     this.#stage = next;
-    this.#log.append({ at: this.#ctx.now(), stage: next.kind, detail: describe(event) });
+    const facts = entryFacts(event, learned);
+    this.#log.append({
+      at: this.#ctx.now(),
+      stage: next.kind,
+      detail: describe(event),
+      ...(facts ? { facts } : {}),
+    });
     this.#ctx.logger.info({ stage: next.kind }, describe(event));
     if (!this.#closed.signal.aborted) this.#opts.onStageChange?.(next, event);
   }

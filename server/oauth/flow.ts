@@ -10,6 +10,7 @@ import { addPending, createAuthorization } from './authorize.js';
 import { stateError, takePending, validateCallback, type PendingLookup } from './callback.js';
 import type { BearerChallenge } from './challenge.js';
 import { discover } from './discovery.js';
+import { authorizationFacts, bindingFacts, type AuthFacts, type AuthStep } from './facts.js';
 import type { OAuthHttp } from './http.js';
 import type { EngineRecord, RecordRepo, ServerBinding, StoredTokens } from './record.js';
 import {
@@ -41,7 +42,8 @@ export interface FlowContext {
   record(): EngineRecord;
   /** Takes a record just read or written, unless the engine already knows a newer one. */
   adopt(record: EngineRecord): void;
-  apply(event: StageEvent): void;
+  /** Changes the stage; `facts` is what the step learned, for the event log (facts.ts). */
+  apply(event: StageEvent, facts?: AuthFacts): void;
   /** The last challenge the upstream sent. */
   challenge(): BearerChallenge | undefined;
 }
@@ -92,7 +94,7 @@ export async function ensureClient(ctx: FlowContext, binding: ServerBinding): Pr
     case 'reuse':
       return dynamicClient(choice.client);
     case 'register': {
-      ctx.apply({ type: 'register' });
+      ctx.apply({ type: 'register' }, bindingFacts(binding));
       const registered = await registerClient({
         http: ctx.http,
         metadata,
@@ -126,9 +128,15 @@ export async function prepareAuthorization(
   ctx: FlowContext,
   options: { reason: AuthorizationReason; rediscover: boolean; scopes?: readonly string[] | undefined },
 ): Promise<{ url: string; expiresAt: number }> {
+  let step: AuthStep = 'discovery';
+  let learned: AuthFacts | undefined;
   try {
     const binding = await ensureBinding(ctx, options.rediscover);
+    step = 'registration';
+    learned = bindingFacts(binding);
     const client = await ensureClient(ctx, binding);
+    step = 'authorization';
+    learned = { ...learned, registration: client.method };
     const scopes = selectScopes({
       configured: options.scopes ?? ctx.settings?.scopes,
       challenged: ctx.challenge()?.scope,
@@ -150,15 +158,13 @@ export async function prepareAuthorization(
       result: undefined,
     }));
     ctx.adopt(record);
-    ctx.apply({
-      type: 'await_user',
-      authorizationUrl: url,
-      expiresAt: pending.expiresAt,
-      reason: options.reason,
-    });
+    ctx.apply(
+      { type: 'await_user', authorizationUrl: url, expiresAt: pending.expiresAt, reason: options.reason },
+      authorizationFacts(binding, client, scopes),
+    );
     return { url, expiresAt: pending.expiresAt };
   } catch (err) {
-    throw failWith(ctx, err, 'OAUTH_DISCOVERY_FAILED');
+    throw failWith(ctx, err, 'OAUTH_DISCOVERY_FAILED', step, learned);
   }
 }
 
@@ -178,6 +184,7 @@ export async function completeCallback(ctx: FlowContext, params: URLSearchParams
   if (lookup.kind !== 'found') throw stateError(ctx.server, lookup.kind);
   const { pending } = lookup;
   ctx.apply({ type: 'exchange' });
+  let step: AuthStep = 'token_exchange';
   try {
     const metadata = afterTake.server?.metadata;
     const client = metadata
@@ -194,7 +201,11 @@ export async function completeCallback(ctx: FlowContext, params: URLSearchParams
         `${ctx.server}: the authorization server or client changed since this authorization started; start it again`,
       );
     }
+    // An error the authorization server sent back, or a response from another issuer, is the
+    // authorization's failure; everything after it is the token exchange's.
+    step = 'authorization';
     const validated = validateCallback(metadata, client, params, pending);
+    step = 'token_exchange';
     const response = await exchangeCode({ http: ctx.http, metadata, client, params: validated, pending });
     const { result, record } = await ctx.repo.update((rec) => {
       const tokens = toStoredTokens(response, {
@@ -208,10 +219,13 @@ export async function completeCallback(ctx: FlowContext, params: URLSearchParams
       return { next: { ...rec, tokens }, result: tokens };
     });
     ctx.adopt(record);
-    ctx.apply({ type: 'authorized', expiresAt: result.expiresAt, via: 'exchange' });
+    ctx.apply(
+      { type: 'authorized', expiresAt: result.expiresAt, via: 'exchange' },
+      { scopesGranted: [...result.scopes] },
+    );
     return result;
   } catch (err) {
-    throw failWith(ctx, err, 'OAUTH_TOKEN_EXCHANGE_FAILED');
+    throw failWith(ctx, err, 'OAUTH_TOKEN_EXCHANGE_FAILED', step);
   }
 }
 
@@ -256,7 +270,10 @@ export async function refreshUnderLock(ctx: FlowContext, seenGeneration: number)
       return { next: { ...rec, tokens }, result: tokens };
     });
     ctx.adopt(record);
-    ctx.apply({ type: 'authorized', expiresAt: result.expiresAt, via: 'refresh' });
+    ctx.apply(
+      { type: 'authorized', expiresAt: result.expiresAt, via: 'refresh' },
+      { scopesGranted: [...result.scopes] },
+    );
     return result;
   } catch (err) {
     const error = toGatehouseError(err, 'OAUTH_REFRESH_FAILED');
@@ -305,12 +322,15 @@ export async function forgetTokens(
   ctx.adopt(record);
 }
 
+/** Moves the stage to `failed` with the error's code and the step it belongs to; returns the error. */
 function failWith(
   ctx: FlowContext,
   err: unknown,
   fallback: 'OAUTH_DISCOVERY_FAILED' | 'OAUTH_TOKEN_EXCHANGE_FAILED',
+  step: AuthStep,
+  learned?: AuthFacts,
 ) {
   const error = toGatehouseError(err, fallback);
-  ctx.apply({ type: 'fail', code: error.code, message: error.message });
+  ctx.apply({ type: 'fail', code: error.code, message: error.message, step }, learned);
   return error;
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 
 import { isGatehouseError, toGatehouseError, type ErrorCode } from '../errors.js';
+import { bindingFacts, type AuthStep } from './facts.js';
 import { ensureBinding, ensureClient, type FlowContext } from './flow.js';
 import type { StoredTokens } from './record.js';
 import { existingClient } from './registration.js';
@@ -51,12 +52,15 @@ export async function importPlaintextTokens(ctx: FlowContext): Promise<boolean> 
 export async function registerAtStartUp(ctx: FlowContext): Promise<void> {
   const registration = ctx.settings?.dynamicRegistration;
   if (!registration?.enabled || !registration.issuer || ctx.settings?.clientId) return;
+  let step: AuthStep = 'discovery';
   try {
-    await ensureClient(ctx, await ensureBinding(ctx, true));
-    ctx.apply({ type: 'ready' });
+    const binding = await ensureBinding(ctx, true);
+    step = 'registration';
+    const client = await ensureClient(ctx, binding);
+    ctx.apply({ type: 'ready' }, { ...bindingFacts(binding), registration: client.method });
   } catch (err) {
     const error = toGatehouseError(err, 'OAUTH_REGISTRATION_FAILED');
-    ctx.apply({ type: 'fail', code: error.code, message: error.message });
+    ctx.apply({ type: 'fail', code: error.code, message: error.message, step });
   }
 }
 

@@ -21,6 +21,8 @@ export interface StoredTokens {
   resource: string | null;
   /** The record generation these tokens were written at. */
   generation: number;
+  /** Who the tokens belong to, as the ID token or a JWT access token named them (display only). */
+  account?: string;
 }
 
 /** A client we registered dynamically (RFC 7591); bound to its issuer and redirect URI. */
@@ -40,6 +42,8 @@ export interface ServerBinding {
   metadata: oauth.AuthorizationServer;
   resource: string;
   resourceScopes?: string[];
+  /** The protected resource metadata document discovery used (RFC 9728), when there was one. */
+  resourceMetadataUrl?: string;
   /** Where the metadata came from: discovery, the 2025-03-26 defaults, or `oauth.*Endpoint` settings. */
   source: 'metadata' | 'defaults' | 'settings';
   discoveredAt: number;

@@ -9,6 +9,7 @@
  * ```
  */
 import type { ErrorCode } from '../errors.js';
+import type { AuthFacts, AuthStep } from './facts.js';
 
 export type AuthStage =
   | { kind: 'unauthenticated' }
@@ -18,7 +19,7 @@ export type AuthStage =
   | { kind: 'exchanging' }
   | { kind: 'authorized'; expiresAt: number | null }
   | { kind: 'refreshing' }
-  | { kind: 'failed'; code: ErrorCode; message: string };
+  | { kind: 'failed'; code: ErrorCode; message: string; step?: AuthStep };
 
 export type StageKind = AuthStage['kind'];
 
@@ -39,14 +40,18 @@ export type StageEvent =
    * tokens are kept and the refresh is tried again, so no person is asked.
    */
   | { type: 'refresh_failed'; expiresAt: number | null; code: ErrorCode; message: string }
-  | { type: 'fail'; code: ErrorCode; message: string }
+  /** `step`: which step of the flow failed, when the failure belongs to one. */
+  | { type: 'fail'; code: ErrorCode; message: string; step?: AuthStep | undefined }
   | { type: 'disconnect' };
 
 /** One line of the event log: never a token, code, verifier or secret. */
 export interface AuthEvent {
   at: number;
   stage: StageKind;
+  /** Our own words for what happened (`describe`). */
   detail: string;
+  /** What the step learned (facts.ts), as data; absent when it learned nothing. */
+  facts?: AuthFacts;
 }
 
 const ALL: readonly StageKind[] = [
@@ -101,7 +106,12 @@ export function transition(stage: AuthStage, event: StageEvent): AuthStage | nul
     case 'refresh':
       return { kind: 'refreshing' };
     case 'fail':
-      return { kind: 'failed', code: event.code, message: event.message };
+      return {
+        kind: 'failed',
+        code: event.code,
+        message: event.message,
+        ...(event.step ? { step: event.step } : {}),
+      };
     default: {
       const unreachable: never = event;
       return unreachable;
@@ -139,6 +149,17 @@ export function describe(event: StageEvent): string {
   }
 }
 
+/**
+ * The facts a log entry for `event` carries: what the caller learned, plus the failed step of a
+ * failure (a refresh that failed for a passing reason belongs to the refresh step). Pure.
+ */
+export function entryFacts(event: StageEvent, learned: AuthFacts | undefined): AuthFacts | undefined {
+  const errorStep =
+    event.type === 'fail' ? event.step : event.type === 'refresh_failed' ? 'refresh' : undefined;
+  const facts = { ...learned, ...(errorStep ? { errorStep } : {}) };
+  return Object.keys(facts).length > 0 ? facts : undefined;
+}
+
 /** The last `capacity` events, oldest first. */
 export class EventLog {
   readonly #events: AuthEvent[] = [];
@@ -150,6 +171,6 @@ export class EventLog {
   }
 
   list(): AuthEvent[] {
-    return this.#events.map((e) => ({ ...e }));
+    return this.#events.map((e) => (e.facts ? { ...e, facts: structuredClone(e.facts) } : { ...e }));
   }
 }

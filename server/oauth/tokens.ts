@@ -9,6 +9,7 @@ import { GatehouseError } from '../errors.js';
 import { libraryCause, libraryOptions, oauthErrorCode, toOAuthError, type OAuthHttp } from './http.js';
 import type { PendingAuthorization, StoredTokens } from './record.js';
 import { clientAuthentication, libraryClient } from './client-auth.js';
+import { accountName } from './facts.js';
 import type { ResolvedClient } from './registration.js';
 import { splitScope } from './scopes.js';
 
@@ -18,25 +19,42 @@ export const REFRESH_MARGIN_MS = 60_000;
 export const MIN_REFRESH_MARGIN_MS = 1_500;
 
 /**
- * Whether to refresh before sending: when less than min(60 s, max(10 % of the lifetime,
- * min(1.5 s, half the lifetime))) is left. The proportional part keeps short-lived tokens (seconds)
- * from being refreshed on every request; the 60 s covers clock skew and slow requests for
- * long-lived ones. Unknown expiry: never stale (a 401 will tell).
+ * How long before expiry a token is refreshed: min(60 s, max(10 % of the lifetime, min(1.5 s, half
+ * the lifetime))). The proportional part keeps short-lived tokens (seconds) from being refreshed on
+ * every request; the 60 s covers clock skew and slow requests for long-lived ones.
  */
-export function isStale(tokens: Pick<StoredTokens, 'expiresAt' | 'issuedAt'>, now: number): boolean {
-  if (tokens.expiresAt === null) return false;
-  const lifetime = Math.max(0, tokens.expiresAt - tokens.issuedAt);
+function refreshMarginMs(expiresAt: number, issuedAt: number): number {
+  const lifetime = Math.max(0, expiresAt - issuedAt);
   // A JWT's exp counts whole seconds from an issue time rounded down, while expiresAt is our
   // arrival time + expires_in: the token can die up to a second earlier than we think. So short
   // tokens keep at least MIN_REFRESH_MARGIN_MS (or half their life, if that is less) in hand.
   const floor = Math.min(MIN_REFRESH_MARGIN_MS, lifetime / 2);
-  const margin = Math.min(REFRESH_MARGIN_MS, Math.max(lifetime / 10, floor));
-  return tokens.expiresAt - now <= margin;
+  return Math.min(REFRESH_MARGIN_MS, Math.max(lifetime / 10, floor));
+}
+
+/**
+ * Whether to refresh before sending: when less than the refresh margin is left (see
+ * `refreshDueAt`). Unknown expiry: never stale (a 401 will tell). Runs before every request.
+ */
+export function isStale(tokens: Pick<StoredTokens, 'expiresAt' | 'issuedAt'>, now: number): boolean {
+  if (tokens.expiresAt === null) return false;
+  return tokens.expiresAt - now <= refreshMarginMs(tokens.expiresAt, tokens.issuedAt);
+}
+
+/**
+ * When the tokens become stale by the rule of `isStale` (the next request after it refreshes
+ * first), for the dashboard's "next refresh"; null when the expiry is unknown. Pure.
+ */
+export function refreshDueAt(tokens: Pick<StoredTokens, 'expiresAt' | 'issuedAt'>): number | null {
+  if (tokens.expiresAt === null) return null;
+  return tokens.expiresAt - refreshMarginMs(tokens.expiresAt, tokens.issuedAt);
 }
 
 /**
  * What to keep from a token response. RFC 6749 §5.1: an absent `scope` means the requested one;
- * §6: an absent `refresh_token` in a refresh response means the old one stays valid.
+ * §6: an absent `refresh_token` in a refresh response means the old one stays valid. Of an ID
+ * token only the account's name is kept (facts.ts `accountName`); a refresh that names nobody keeps
+ * the name the previous tokens had.
  */
 export function toStoredTokens(
   response: oauth.TokenEndpointResponse,
@@ -52,6 +70,7 @@ export function toStoredTokens(
 ): StoredTokens {
   const { now, previous } = context;
   const refreshToken = response.refresh_token ?? (context.refreshed ? previous?.refreshToken : undefined);
+  const account = accountName(response) ?? (context.refreshed ? previous?.account : undefined);
   return {
     accessToken: response.access_token,
     ...(refreshToken ? { refreshToken } : {}),
@@ -65,6 +84,7 @@ export function toStoredTokens(
     issuer: context.issuer,
     resource: context.resource,
     generation: context.generation,
+    ...(account !== undefined ? { account } : {}),
   };
 }
 
