@@ -16,7 +16,9 @@ const KEEP = Object.freeze({ secret: true, keep: true });
 export function keepSecrets(value) {
   if (Array.isArray(value)) return value.map(keepSecrets);
   if (!value || typeof value !== 'object') return value;
-  if (isSecret(value)) return 'keep' in value || 'value' in value ? value : { ...KEEP };
+  // An empty secret (`set: false`) has nothing to keep: leave the key out.
+  if (isSecret(value))
+    return 'keep' in value || 'value' in value ? value : value.set ? { ...KEEP } : undefined;
   return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, keepSecrets(inner)]));
 }
 

@@ -64,13 +64,14 @@ function toolRow(server, tool, errorEl) {
       }),
   });
   const panelId = uid('try');
+  // The accessible name starts with the visible words (axe: label-content-name-mismatch).
   const tryButton = h('button', {
     type: 'button',
     class: 'quiet',
     text: 'Try it',
     'aria-expanded': 'false',
     'aria-controls': panelId,
-    'aria-label': `Try ${tool.name}`,
+    'aria-label': `Try it: ${tool.name}`,
   });
   const panelBox = h('div', { id: panelId, class: 'try-box', hidden: true });
   tryButton.addEventListener('click', () => {

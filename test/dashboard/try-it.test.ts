@@ -96,7 +96,7 @@ describe('Try it', () => {
   async function openTool(tool: string): Promise<{ page: Page; form: ReturnType<Page['locator']> }> {
     const page = await newPage(browser);
     await signIn(page, gw.base, '#/servers/kit');
-    await page.getByRole('button', { name: `Try ${tool}`, exact: true }).click();
+    await page.getByRole('button', { name: `Try it: ${tool}`, exact: true }).click();
     return { page, form: page.locator(`form.try-it[data-tool="${tool}"]`) };
   }
 
@@ -170,7 +170,7 @@ describe('Try it', () => {
       'Done.',
     ]);
 
-    await page.getByRole('button', { name: 'Try refuse', exact: true }).click();
+    await page.getByRole('button', { name: 'Try it: refuse', exact: true }).click();
     const refuse = page.locator('form.try-it[data-tool="refuse"]');
     await refuse.getByRole('button', { name: 'Run refuse' }).click();
     await waitForText(
