@@ -52,9 +52,8 @@ export function accountLine(detail) {
   return account ? h('p', { class: 'account' }, 'Connected as ', h('strong', { text: account })) : null;
 }
 
-/** The last error: its message, code, step (for auth errors) and a hint; null when there is none. */
-export function lastError(detail) {
-  const error = detail.auth?.error ?? detail.error;
+/** The last error: its message, code, step (for auth errors), next retry and a hint; null when none. */
+export function lastError(error, nextRetryAt) {
   if (!error) return null;
   const hint = HINTS[error.code];
   return h(
@@ -65,7 +64,7 @@ export function lastError(detail) {
       ['Message', error.message],
       ['Code', h('code', { text: error.code })],
       error.step && ['Step', STEPS[error.step] ?? error.step],
-      detail.nextRetryAt && ['Next retry', ...when(detail.nextRetryAt, Date.now())],
+      nextRetryAt && ['Next retry', ...when(nextRetryAt, Date.now())],
       hint && ['What to do', hint],
     ]),
   );

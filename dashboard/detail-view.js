@@ -129,10 +129,16 @@ export function mountDetail(container, { name, state }) {
     disconnect.hidden = server.auth?.stage !== 'authorized';
     reconnect.hidden = server.enabled === false;
     setSwitch(enabled, server.enabled !== false);
-    const error = { error: server.error, auth: detail.auth?.error, retry: server.nextRetryAt };
-    if (changed('error', error)) errorBox.replaceChildren(lastError({ ...detail, ...server }) ?? '');
+    // Waiting for a person is said above (what to click), not shown as an error.
+    const error = detail.auth?.error ?? (server.status === 'auth_required' ? undefined : server.error);
+    if (changed('error', [error, server.nextRetryAt]))
+      errorBox.replaceChildren(lastError(error, server.nextRetryAt) ?? '');
     inputs.update(detail.inputs ?? []);
-    tools.update(detail.tools ?? server.tools ?? []);
+    // Switches follow the live summary (newer); schemas come with the detail.
+    const live = new Map((state.servers.get(name)?.tools ?? []).map((t) => [t.name, t]));
+    tools.update(
+      (detail.tools ?? []).map((t) => ({ ...t, enabled: live.get(t.name)?.enabled ?? t.enabled })),
+    );
     const oauth = Array.isArray(detail.auth?.log) ? detail.auth : undefined;
     auth.hidden = !oauth;
     if (oauth && changed('auth', oauth))
