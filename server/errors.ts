@@ -107,6 +107,10 @@ export const ERROR_TABLE = {
   },
   UPSTREAM_REQUEST_FAILED: { status: 502, message: 'The server answered the request with an error' },
 
+  // issue 12, admin plane: editing the settings from the dashboard
+  SETTINGS_CONFLICT: { status: 409, message: 'The settings file changed on disk; reload' },
+  SERVER_EXISTS: { status: 409, message: 'A server or group already has that name' },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;
 

@@ -4,8 +4,13 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { AdminSessionStore } from '../security/admin-session.js';
 import type { SettingsStore } from '../settings/store.js';
 import type { UpstreamManager } from '../upstream/manager.js';
+import { SettingsEditor } from '../settings/server-edits.js';
 import { adminGuard } from './admin-guard.js';
+import { editRoutes } from './edit-routes.js';
 import { eventsRoutes, liveChanges } from './events-routes.js';
+import { importRoutes } from './import.js';
+import { adminErrorHandler } from './problems.js';
+import { rawRoutes } from './raw-routes.js';
 import { serverSummaries } from './server-list.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
@@ -30,9 +35,14 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   const { manager, gateway, store } = opts;
   const baseUrl = () => store.current.system.baseUrl;
 
+  app.setErrorHandler(adminErrorHandler);
   await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
   await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl });
   await app.register(settingsRoutes, { store });
+  await app.register(rawRoutes, { store });
+  const editor = new SettingsEditor(store);
+  await app.register(editRoutes, { editor, store, manager });
+  await app.register(importRoutes, { editor, store });
   await app.register(toolsRoutes, {
     manager,
     requestTimeoutMs: () => store.current.system.timeouts.requestMs,

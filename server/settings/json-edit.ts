@@ -21,6 +21,13 @@ export interface FieldChange {
   value: unknown;
 }
 
+/** A key renamed in place: `from` becomes `to` in the object at `parent`. */
+export interface KeyRename {
+  parent: string[];
+  from: string;
+  to: string;
+}
+
 /** How the text is laid out: the indent of one level and the line ending. */
 export interface TextStyle {
   indent: string;
@@ -68,14 +75,30 @@ export function detectStyle(text: string): TextStyle {
  * Applies the changes from `before` (the document `text` holds) to `after` onto `text`. Returns
  * `text` itself when nothing changed, and undefined when the edited text would not hold exactly
  * `after` (a layout this editor does not handle): the caller then writes the document whole.
+ * `renames` are applied first, each to the key's own bytes, so a renamed entry keeps its place,
+ * its layout and its comments.
  */
-export function editJsonText(text: string, before: Raw, after: Raw): string | undefined {
+export function editJsonText(
+  text: string,
+  before: Raw,
+  after: Raw,
+  renames: readonly KeyRename[] = [],
+): string | undefined {
   const target = JSON.parse(JSON.stringify(after)) as Raw; // JSON's view: no undefined values
-  const changes = documentChanges(before, target);
-  if (changes.length === 0) return text;
+  const renamed = renames.length === 0 ? before : structuredClone(before);
   const { bom, body } = splitBom(text);
-  const style = detectStyle(body);
   let out = body;
+  try {
+    for (const rename of renames) {
+      out = applyEdits(out, renameEdits(out, rename));
+      renameIn(renamed, rename);
+    }
+  } catch {
+    return undefined;
+  }
+  const changes = documentChanges(renamed, target);
+  if (changes.length === 0 && renames.length === 0) return text;
+  const style = detectStyle(body);
   try {
     for (const change of changes) out = applyEdits(out, fieldEdits(out, change, style));
   } catch {
@@ -85,6 +108,25 @@ export function editJsonText(text: string, before: Raw, after: Raw): string | un
   const root = parseTree(out, errors, JSONC_OPTIONS);
   if (root === undefined || errors.length > 0) return undefined;
   return canonicalJson(nodeValue(root)) === canonicalJson(target) ? bom + out : undefined;
+}
+
+/** The edit that renames one key where it is written. */
+function renameEdits(text: string, rename: KeyRename): Edit[] {
+  const root = parseTree(text, [], JSONC_OPTIONS);
+  const parent = root === undefined ? undefined : findNode(root, rename.parent);
+  const key = parent?.children?.findLast((p) => p.children?.[0]?.value === rename.from)?.children?.[0];
+  if (parent?.type !== 'object' || key === undefined) throw new Error('no key to rename');
+  return [{ offset: key.offset, length: key.length, content: JSON.stringify(rename.to) }];
+}
+
+/** The same rename on a parsed document, keeping the order of the keys. */
+function renameIn(doc: Raw, rename: KeyRename): void {
+  let node: unknown = doc;
+  for (const key of rename.parent) node = isRecord(node) ? node[key] : undefined;
+  if (!isRecord(node) || !Object.hasOwn(node, rename.from)) throw new Error('no key to rename');
+  const entries = Object.entries(node).map(([k, v]) => [k === rename.from ? rename.to : k, v] as const);
+  for (const k of Object.keys(node)) delete node[k];
+  for (const [k, v] of entries) node[k] = v;
 }
 
 /** The text edits for one field change. */

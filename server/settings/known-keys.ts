@@ -11,8 +11,11 @@ import { formatPath } from './validate.js';
 export interface SettingsWarning {
   /** Where it is: `mcpServers.files.comand`. */
   path: string;
-  /** `unknown`: no MCP client Gatehouse knows writes it (a typo?); `ignored`: another client's. */
-  kind: 'unknown' | 'ignored';
+  /**
+   * `unknown`: no MCP client Gatehouse knows writes it (a typo?); `ignored`: another client's;
+   * `unreadable`: a stored secret that does not decrypt (its server does not connect).
+   */
+  kind: 'unknown' | 'ignored' | 'unreadable';
   message: string;
 }
 

@@ -1,10 +1,12 @@
 /**
- * Loading the settings: parse → `${VAR}` interpolation → JSON Schema validation → normalization
- * into typed `Settings` (STYLE.md rule 13: parsed and validated once, passed down).
+ * Loading the settings: parse → `${VAR}` interpolation → decryption of the secrets a form stored →
+ * JSON Schema validation → normalization into typed `Settings` (STYLE.md rule 13: parsed and
+ * validated once, passed down).
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GatehouseError, isGatehouseError } from '../errors.js';
+import { decryptSettingsSecrets, markUnreadable, type Decrypt } from './form-secrets.js';
 import { interpolateSettings, type Env } from './interpolate.js';
 import { isRecord, parseJsonText, sha256Hex } from './json-text.js';
 import { normalizeSettings } from './normalize.js';
@@ -20,6 +22,8 @@ export interface LoadOptions {
   env: Env;
   /** Folder that relative `cwd` values are resolved against; defaults to the folder of `path`. */
   settingsDir?: string;
+  /** Decrypts the secrets a form stored (`enc:v1:…`); without it they are unreadable. */
+  decrypt?: Decrypt;
 }
 
 /** The settings file as read from disk, raw and loaded. */
@@ -53,18 +57,34 @@ export class SettingsLoader {
   }
 
   /**
+   * `parse` for a text a person proposes to save (the raw editor): a text that does not parse is
+   * their mistake, not a save in progress, so it is SETTINGS_INVALID (with the place in
+   * `details`), which the atomic writer does not wait on as it waits on SETTINGS_INVALID_JSON.
+   */
+  parseProposed(text: string, path: string): Record<string, unknown> {
+    try {
+      return this.parse(text, path);
+    } catch (error) {
+      if (!isGatehouseError(error, 'SETTINGS_INVALID_JSON')) throw error;
+      throw new GatehouseError('SETTINGS_INVALID', error.message, { cause: error, details: error.details });
+    }
+  }
+
+  /**
    * Interpolates, validates and normalizes a raw document. `raw` is not modified.
    * @throws GatehouseError SETTINGS_MISSING_ENV or SETTINGS_INVALID.
    */
   fromRaw(raw: unknown, options: LoadOptions): Settings {
     try {
       const interpolated = interpolateSettings(raw, options.env);
-      const problems = this.#validate(interpolated);
+      const { doc, unreadable } = decryptSettingsSecrets(interpolated, options.decrypt);
+      const problems = this.#validate(doc);
       if (problems.length > 0) throw invalidSettingsError(problems, options.path);
-      return normalizeSettings(
-        interpolated as Record<string, unknown>,
+      const settings = normalizeSettings(
+        doc as Record<string, unknown>,
         options.settingsDir ?? dirname(options.path),
       );
+      return markUnreadable(settings, unreadable);
     } catch (error) {
       throw withFile(error, options.path);
     }

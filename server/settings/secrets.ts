@@ -110,29 +110,17 @@ export class SecretBox {
    *   `aad`. The message holds neither the value nor the key.
    */
   async decrypt(value: string, aad: string): Promise<string> {
+    return decryptWithKey(await this.#key(), value, aad);
+  }
+
+  /**
+   * A synchronous `decrypt` bound to the key, which is read (or created) now: for the settings
+   * loader, which runs synchronously once the key is at hand.
+   * @throws GatehouseError SECRETS_KEY_INVALID when the key cannot be read.
+   */
+  async decrypter(): Promise<(value: string, aad: string) => string> {
     const key = await this.#key();
-    const data = isEncryptedValue(value)
-      ? Buffer.from(value.slice(ENCRYPTED_PREFIX.length), 'base64url')
-      : undefined;
-    if (data === undefined || data.length < IV_BYTES + TAG_BYTES) {
-      throw new GatehouseError('SECRETS_DECRYPT_FAILED', 'A stored secret is not in the enc:v1 format');
-    }
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES), {
-        authTagLength: TAG_BYTES,
-      });
-      decipher.setAAD(Buffer.from(aad, 'utf8'));
-      decipher.setAuthTag(data.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      return Buffer.concat([decipher.update(data.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
-        'utf8',
-      );
-    } catch (error) {
-      throw new GatehouseError(
-        'SECRETS_DECRYPT_FAILED',
-        'A stored secret could not be decrypted: the key changed, or the value was copied from another entry',
-        { cause: error },
-      );
-    }
+    return (value, aad) => decryptWithKey(key, value, aad);
   }
 
   #key(): Promise<Buffer> {
@@ -154,6 +142,35 @@ export class SecretBox {
       errorCode: 'SECRETS_KEY_INVALID',
     });
     return parseSecretKey(value, `The encryption key file ${keyFile}`);
+  }
+}
+
+/**
+ * Decrypts a value made by `SecretBox.encrypt` under `key` with the same `aad`.
+ * @throws GatehouseError SECRETS_DECRYPT_FAILED (the message holds neither the value nor the key).
+ */
+function decryptWithKey(key: Buffer, value: string, aad: string): string {
+  const data = isEncryptedValue(value)
+    ? Buffer.from(value.slice(ENCRYPTED_PREFIX.length), 'base64url')
+    : undefined;
+  if (data === undefined || data.length < IV_BYTES + TAG_BYTES) {
+    throw new GatehouseError('SECRETS_DECRYPT_FAILED', 'A stored secret is not in the enc:v1 format');
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(data.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(data.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
+  } catch (error) {
+    throw new GatehouseError(
+      'SECRETS_DECRYPT_FAILED',
+      'A stored secret could not be decrypted: the key changed, or the value was copied from another entry',
+      { cause: error },
+    );
   }
 }
 

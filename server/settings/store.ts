@@ -16,14 +16,17 @@ import { atomicUpdate, readStableText } from './atomic-file.js';
 import { KeyedMutex } from './credentials.js';
 import { diffSettings, isEmptyDiff, type SettingsDiff } from './diff.js';
 import { EventHub, type Listener } from './events.js';
+import { decrypterFor, unreadableWarnings } from './form-secrets.js';
 import {
+  objectAt,
+  renameKey,
   replaceServerEntry,
   scrubPlaintextTokens,
   serverEntry,
   setCredentialBlob,
   withoutGatehouse,
 } from './gateway-fields.js';
-import { editJsonText } from './json-edit.js';
+import { editJsonText, type KeyRename } from './json-edit.js';
 import { formatLike, sha256Hex } from './json-text.js';
 import { settingsWarnings, type SettingsWarning } from './known-keys.js';
 import { GatewayFieldLedger } from './ledger.js';
@@ -37,8 +40,16 @@ import { watchFile, type FileWatcher } from './watch.js';
 export type RawSettings = Record<string, unknown>;
 /** One raw `mcpServers` entry. */
 export type RawServerEntry = Record<string, unknown>;
+/** What a mutator can do besides editing the document's values. */
+export interface MutatorContext {
+  /**
+   * Renames the key `from` of the object at `parent` to `to`, keeping its place in the object and
+   * in the file (a plain delete and add would move it to the end).
+   */
+  renameKey(parent: readonly string[], from: string, to: string): void;
+}
 /** Edits the freshly read document in place. May run more than once (on retries): keep it pure. */
-export type SettingsMutator = (raw: RawSettings) => void | Promise<void>;
+export type SettingsMutator = (raw: RawSettings, context: MutatorContext) => void | Promise<void>;
 
 export interface SettingsChange {
   next: Settings;
@@ -161,7 +172,7 @@ export class SettingsStore {
     return this.#queue.run(FILE, async () => {
       const text = await readSettingsText(this.path);
       const raw = this.#loader.parse(text, this.path);
-      const settings = this.#loader.fromRaw(raw, this.#loadOptions());
+      const settings = await this.#fromRaw(raw);
       this.#accept(text, raw, settings, false);
       return settings;
     });
@@ -174,6 +185,27 @@ export class SettingsStore {
    */
   update(mutator: SettingsMutator): Promise<Settings> {
     return this.#queue.run(FILE, () => this.#write(mutator));
+  }
+
+  /**
+   * Replaces the file's whole text (the raw editor): `transform` gets the text on disk now and
+   * returns the text to write, or throws to write nothing. The result must load (else it throws
+   * SETTINGS_INVALID_JSON, SETTINGS_INVALID or SETTINGS_MISSING_ENV and nothing is written).
+   * Credentials the gateway wrote in this process are kept, as with every write. Resolves with the
+   * Settings now live and the text now in the file.
+   */
+  replaceText(
+    transform: (current: string) => string | Promise<string>,
+  ): Promise<{ settings: Settings; text: string }> {
+    return this.#queue.run(FILE, () =>
+      this.#writeWith(async (current) => {
+        const proposed = await transform(current);
+        const raw = this.#loader.parseProposed(proposed, this.path);
+        const before = structuredClone(raw);
+        if (!this.#ledger.replay(raw)) return { raw, text: proposed };
+        return { raw, text: editJsonText(proposed, before, raw) ?? formatLike(raw, proposed) };
+      }),
+    );
   }
 
   /**
@@ -194,6 +226,15 @@ export class SettingsStore {
         await fn(existing === undefined ? undefined : withoutGatehouse(existing)),
       );
     });
+  }
+
+  /**
+   * Loads `raw` as the file would load (`${VAR}`, stored secrets, schema, groups) without writing
+   * or applying it: to check entries before they are added.
+   * @throws GatehouseError SETTINGS_MISSING_ENV or SETTINGS_INVALID.
+   */
+  check(raw: RawSettings): Promise<Settings> {
+    return this.#fromRaw(raw);
   }
 
   /** A copy of one server's raw entry (uninterpolated, without `gatehouse`), as last loaded. */
@@ -274,36 +315,68 @@ export class SettingsStore {
     return { path: this.path, env: this.#env, settingsDir: this.dir };
   }
 
-  /** The read-modify-write; the caller holds the queue. */
+  /** Loads a raw document, with the key at hand when the document holds stored secrets. */
+  async #fromRaw(raw: RawSettings): Promise<Settings> {
+    const decrypt = await decrypterFor(raw, this.secrets, (error) =>
+      // Without the key only the servers with stored secrets are affected (they show why).
+      this.#logger.error(
+        { file: this.path, code: toGatehouseError(error).code },
+        'The encryption key could not be read; stored secrets in the settings are unreadable',
+      ),
+    );
+    return this.#loader.fromRaw(raw, { ...this.#loadOptions(), decrypt });
+  }
+
+  /** The read-modify-write of `update`; the caller holds the queue. */
   async #write(mutator: SettingsMutator): Promise<Settings> {
+    const { settings } = await this.#writeWith(async (current) => {
+      const raw = this.#loader.parse(current, this.path);
+      const before = structuredClone(raw);
+      this.#ledger.replay(raw);
+      const renames: KeyRename[] = [];
+      await mutator(raw, {
+        renameKey: (parent, from, to) => {
+          renameKey(objectAt(raw, parent), from, to);
+          renames.push({ parent: [...parent], from, to });
+        },
+      });
+      let text = editJsonText(current, before, raw, renames);
+      if (text === undefined) {
+        // Not seen in practice; the edit must not be lost, so the document is written whole.
+        this.#logger.warn(
+          { file: this.path },
+          'The settings file could not be edited in place; it was rewritten as plain JSON (comments and layout were not kept)',
+        );
+        text = formatLike(raw, current);
+      }
+      return { raw, text };
+    });
+    return settings;
+  }
+
+  /**
+   * Writes what `edit` makes of the current text, if it loads; the caller holds the queue.
+   * `edit` may run more than once (the file changed under it).
+   */
+  async #writeWith(
+    edit: (current: string) => Promise<{ raw: RawSettings; text: string }>,
+  ): Promise<{ settings: Settings; text: string }> {
     let last: { raw: RawSettings; settings: Settings } | undefined;
     const { text } = await atomicUpdate({
       path: this.path,
       logger: this.#logger,
       transform: async (current) => {
-        const raw = this.#loader.parse(current, this.path);
-        const before = structuredClone(raw);
-        this.#ledger.replay(raw);
-        await mutator(raw);
-        const settings = this.#loader.fromRaw(raw, this.#loadOptions()); // never write what would not load
-        last = { raw, settings };
-        let next = editJsonText(current, before, raw);
-        if (next === current) return undefined;
-        if (next === undefined) {
-          // Not seen in practice; the edit must not be lost, so the document is written whole.
-          this.#logger.warn(
-            { file: this.path },
-            'The settings file could not be edited in place; it was rewritten as plain JSON (comments and layout were not kept)',
-          );
-          next = formatLike(raw, current);
-        }
-        this.#remember(sha256Hex(next));
-        return next;
+        const next = await edit(current);
+        const settings = await this.#fromRaw(next.raw); // never write what would not load
+        last = { raw: next.raw, settings };
+        if (next.text === current) return undefined;
+        this.#remember(sha256Hex(next.text));
+        return next.text;
       },
     });
     if (last === undefined) throw new GatehouseError('INTERNAL', 'atomicUpdate returned without a transform');
     this.#accept(text, last.raw, last.settings, false);
-    return last.settings;
+    return { settings: last.settings, text };
   }
 
   #scheduleRefresh(): void {
@@ -340,7 +413,7 @@ export class SettingsStore {
       let settings: Settings;
       try {
         raw = this.#loader.parse(text, this.path);
-        settings = this.#loader.fromRaw(raw, this.#loadOptions());
+        settings = await this.#fromRaw(raw);
       } catch (error) {
         const rejected = toGatehouseError(error, 'SETTINGS_INVALID');
         // An empty or cut-off text is usually a save still in progress: look again before rejecting.
@@ -368,7 +441,7 @@ export class SettingsStore {
     this.#diskHash = sha256Hex(text);
     this.#raw = raw;
     this.#rejection = undefined;
-    this.#warnings = settingsWarnings(raw);
+    this.#warnings = [...settingsWarnings(raw), ...unreadableWarnings(settings)];
     this.#announceWarnings();
     this.#ledger.forgetAllBut(settings.servers);
     const prev = this.#current;
@@ -382,7 +455,7 @@ export class SettingsStore {
     for (const { path, kind, message } of this.#warnings) {
       if (this.#announced.has(path)) continue;
       this.#announced.add(path);
-      const log = kind === 'unknown' ? this.#logger.warn : this.#logger.info;
+      const log = kind === 'ignored' ? this.#logger.info : this.#logger.warn;
       log.call(this.#logger, { file: this.path, path }, `Settings: ${path}: ${message}`);
     }
   }

@@ -2,6 +2,7 @@
  * Typed settings, produced once by `loadSettings` (parse → interpolate `${VAR}` → validate with the
  * shipped JSON Schema → normalize) and passed down. Nothing below this reads `process.env`.
  */
+import type { ErrorCode } from '../errors.js';
 
 /** Per-tool switches: `"tools": { "<name>": { "enabled": false } }`. */
 export interface ToolSetting {
@@ -33,6 +34,11 @@ export interface OAuthSettings {
 interface ServerBase {
   name: string;
   enabled: boolean;
+  /**
+   * Part of the entry could not be used (a stored secret that does not decrypt): the server does
+   * not connect and shows this error; the other servers are not affected.
+   */
+  problem?: { code: ErrorCode; message: string; path: string };
   tools: Record<string, ToolSetting>;
   /**
    * A stable fingerprint of the person-owned part of this entry (after interpolation). Two

@@ -244,6 +244,9 @@ export class UpstreamConnection {
   }
 
   async #openClient(generation: number): Promise<Client> {
+    // A stored secret of this entry did not decrypt (settings/form-secrets.ts): say so, connect nothing.
+    const problem = this.#config.problem;
+    if (problem) throw new GatehouseError(problem.code, problem.message);
     const kinds: TransportKind[] =
       this.#config.type === 'stdio'
         ? ['stdio']

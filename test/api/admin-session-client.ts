@@ -78,3 +78,36 @@ export function routesOf(tree: string): Array<[string, string]> {
   }
   return routes;
 }
+
+/** A settings problem as error answers list it. */
+export interface AnswerProblem {
+  path: string;
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+/** An admin API answer: status, parsed body, and the error part of an error answer. */
+export interface ApiAnswer<T> {
+  status: number;
+  body: T;
+  error?: { code: string; message: string; problems?: AnswerProblem[] };
+}
+
+/** One admin API call with the bearer token and a JSON body. */
+export async function callApi<T = Record<string, unknown>>(
+  gw: { api(path: string, init?: RequestInit): Promise<Response> },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
+  const response = await gw.api(path, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const parsed = (text === '' ? undefined : JSON.parse(text)) as T & { error?: ApiAnswer<T>['error'] };
+  return { status: response.status, body: parsed, error: parsed?.error };
+}
