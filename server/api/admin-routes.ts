@@ -11,6 +11,7 @@ import { eventsRoutes, liveChanges } from './events-routes.js';
 import { importRoutes } from './import.js';
 import { adminErrorHandler } from './problems.js';
 import { rawRoutes } from './raw-routes.js';
+import { inputsRoutes } from './inputs-routes.js';
 import { serverSummaries } from './server-list.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
@@ -47,6 +48,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     manager,
     requestTimeoutMs: () => store.current.system.timeouts.requestMs,
   });
+  await app.register(inputsRoutes, { manager });
   const summaries = serverSummaries(manager, gateway);
   await app.register(eventsRoutes, {
     summaries,

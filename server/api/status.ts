@@ -9,6 +9,7 @@ import type { Catalog } from '../gateway/catalog.js';
 import type { AuthStatus } from '../oauth/engine.js';
 import type { StageKind } from '../oauth/stage.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
+import { referencedInputs } from '../upstream/inputs.js';
 import type { ConnectionState } from '../upstream/state.js';
 import { listProblems } from '../upstream/lists.js';
 
@@ -48,14 +49,18 @@ export interface ServerStatus {
   tools: Array<{ name: string; exposedName: string; description?: string; enabled: boolean }>;
   /** Entries the upstream listed that are not valid MCP and were left out, with the reason. */
   listProblems?: string[];
-  /** HTTP upstreams, and servers with `inputs`. The detail adds the full OAuth status. */
+  /** HTTP upstreams, and servers waiting for typed-in credentials. The detail adds the full OAuth status. */
   auth?: AuthSummary;
+  /** Servers that declare `inputs`: the ones it uses that have no value yet (once known). */
+  inputs?: { missing: string[] };
 }
 
 /** One server as `GET /api/servers/:name` shows it: the summary and everything about it. */
-export interface ServerDetail extends Omit<ServerStatus, 'tools' | 'auth'> {
+export interface ServerDetail extends Omit<ServerStatus, 'tools' | 'auth' | 'inputs'> {
   tools: Array<ServerStatus['tools'][number] & { inputSchema: Tool['inputSchema'] }>;
   auth?: AuthSummary & Partial<AuthStatus>;
+  /** The declared inputs, and whether each has a value; never a value. */
+  inputs?: Array<{ id: string; description?: string; password: boolean; set: boolean }>;
   /** A stdio program's recent stderr lines. */
   stderr?: string[];
 }
@@ -149,7 +154,8 @@ export function serverStatus(
       .toolsOf(connection.name)
       .map(({ exposed: exposedName, tool }) => [tool.name, exposedName] as const),
   );
-  const summary = authSummary(state, auth);
+  const missing = missingInputs(connection);
+  const summary = authSummary(state, auth, credentialsNeeded(connection, auth, missing));
   const status: ServerStatus = {
     name: connection.name,
     type: connection.transportKind,
@@ -172,6 +178,7 @@ export function serverStatus(
   if (state.status === 'auth_required') status.error = state.error;
   if (state.status === 'connected') status.connectedSince = state.since;
   if (summary) status.auth = summary;
+  if (missing) status.inputs = { missing };
   return status;
 }
 
@@ -185,7 +192,7 @@ export function serverDetail(
   catalog: Catalog,
   auth?: AuthStatus,
 ): ServerDetail {
-  const summary = serverStatus(connection, catalog, auth);
+  const { inputs: _missing, ...summary } = serverStatus(connection, catalog, auth);
   const schemas = new Map(connection.lists.tools.map((tool) => [tool.name, tool.inputSchema] as const));
   const detail: ServerDetail = {
     ...summary,
@@ -196,12 +203,50 @@ export function serverDetail(
     auth: summary.auth && auth ? { ...auth, ...summary.auth } : summary.auth,
   };
   if (detail.auth === undefined) delete detail.auth;
+  const declared = connection.config.inputs;
+  if (declared.length > 0) {
+    const set = connection.inputsSet;
+    detail.inputs = declared.map((input) => ({
+      id: input.id,
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      password: input.password,
+      set: set?.has(input.id) ?? false,
+    }));
+  }
   if (connection.config.type === 'stdio') detail.stderr = connection.stderr.lines();
   return detail;
 }
 
-function authSummary(state: ConnectionState, auth: AuthStatus | undefined): AuthSummary | undefined {
-  if (!auth) return undefined;
-  const needs = authNeeds(state, auth.stage);
-  return { stage: auth.stage, ...(needs ? { needs } : {}), label: authLabel(auth.stage, needs) };
+/** The inputs a server uses that have no value, once its stored values were read. */
+function missingInputs(connection: UpstreamConnection): string[] | undefined {
+  const set = connection.inputsSet;
+  if (connection.config.inputs.length === 0 || set === undefined) return undefined;
+  return referencedInputs(connection.config).filter((id) => !set.has(id));
+}
+
+/**
+ * Whether the server waits for typed-in credentials: some are missing, or a server that signs in
+ * with nothing but them (no OAuth engine) was refused: they are wrong.
+ */
+function credentialsNeeded(
+  connection: UpstreamConnection,
+  auth: AuthStatus | undefined,
+  missing: string[] | undefined,
+): boolean {
+  return (
+    (missing?.length ?? 0) > 0 ||
+    (auth === undefined && connection.config.inputs.length > 0 && connection.state.status === 'auth_required')
+  );
+}
+
+function authSummary(
+  state: ConnectionState,
+  auth: AuthStatus | undefined,
+  credentials: boolean,
+): AuthSummary | undefined {
+  const needs = authNeeds(state, auth?.stage, credentials);
+  // Waiting for a person to type credentials in is the `awaiting_user` stage, OAuth or not.
+  const stage = needs === 'credentials' ? 'awaiting_user' : auth?.stage;
+  if (stage === undefined) return undefined;
+  return { stage, ...(needs ? { needs } : {}), label: authLabel(stage, needs) };
 }

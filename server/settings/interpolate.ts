@@ -1,8 +1,11 @@
 /**
  * `${VAR}` interpolation from an environment that is passed in (DESIGN.md, "The settings file"):
  * a missing variable is an error naming the variable and the server, never a silent empty string.
+ * `${input:<id>}` in a server entry is not a variable: it is left as written, for the server's
+ * connection to fill in with a value a person typed in (input-refs.ts).
  */
 import { GatehouseError } from '../errors.js';
+import { isInputReference, takesInputs } from './input-refs.js';
 import { isRecord } from './json-text.js';
 import { formatPath, invalidSettingsError, type SettingsProblem } from './validate.js';
 
@@ -48,6 +51,17 @@ export function interpolateSettings(raw: unknown, env: Env): unknown {
 
   const substitute = (text: string, path: string[], server: string | undefined): string =>
     text.replace(REFERENCE, (whole, escape: string, inner: string) => {
+      if (server !== undefined && isInputReference(inner)) {
+        // Where inputs are filled in (url, headers, env), `${input:…}` and its escape stay as
+        // written until the server connects; elsewhere the escape is text and a reference is wrong.
+        if (takesInputs(path.slice(2))) return whole;
+        if (escape === '$') return whole.slice(1);
+        malformed.push({
+          path: formatPath(path, raw),
+          message: `"\${${inner}}" can only be used in "url", "headers" values and "env" values`,
+        });
+        return whole;
+      }
       if (escape === '$') return whole.slice(1);
       const name = NAME.exec(inner)?.[1];
       if (name === undefined) {

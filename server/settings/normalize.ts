@@ -4,11 +4,13 @@
  * checks a JSON Schema cannot express (groups naming servers that exist).
  */
 import { resolve } from 'node:path';
+import { inputIdsIn } from './input-refs.js';
 import { canonicalJson, isRecord, sha256Hex } from './json-text.js';
 import {
   DEFAULT_TIMEOUTS,
   type GroupConfig,
   type HttpServerConfig,
+  type InputDeclaration,
   type OAuthSettings,
   type ServerConfig,
   type Settings,
@@ -28,13 +30,14 @@ type Raw = Record<string, unknown>;
  * it is the default `cwd` of stdio servers.
  *
  * @throws GatehouseError SETTINGS_INVALID for a group naming an unknown server, a group named like
- *   a server, a group listed twice, or an initial backoff above the maximum.
+ *   a server, a group listed twice, an initial backoff above the maximum, an input id declared
+ *   twice, or a `${input:<id>}` naming no declared input or used outside `url`, `headers`, `env`.
  */
 export function normalizeSettings(raw: Raw, settingsDir: string): Settings {
   const problems: SettingsProblem[] = [];
   const servers = new Map<string, ServerConfig>();
   for (const [name, entry] of Object.entries(raw.mcpServers as Record<string, Raw>)) {
-    servers.set(name, normalizeServer(name, entry, settingsDir));
+    servers.set(name, normalizeServer(name, entry, settingsDir, inputsOf(name, entry, raw, problems)));
   }
   const groups = normalizeGroups(raw, servers, problems);
   const system = normalizeSystem(isRecord(raw.systemConfig) ? raw.systemConfig : {}, problems);
@@ -42,9 +45,15 @@ export function normalizeSettings(raw: Raw, settingsDir: string): Settings {
   return { servers, groups, system };
 }
 
-function normalizeServer(name: string, entry: Raw, settingsDir: string): ServerConfig {
+function normalizeServer(
+  name: string,
+  entry: Raw,
+  settingsDir: string,
+  inputs: InputDeclaration[],
+): ServerConfig {
   const base = {
     name,
+    inputs,
     // `disabled: true` is Cline's, Roo Code's and VS Code's way to write `enabled: false`; the
     // schema refuses the two when they disagree.
     enabled: entry.enabled !== false && entry.disabled !== true,
@@ -75,6 +84,49 @@ function normalizeServer(name: string, entry: Raw, settingsDir: string): ServerC
   };
   if (isRecord(entry.oauth)) server.oauth = structuredClone(entry.oauth) as OAuthSettings;
   return server;
+}
+
+/**
+ * The entry's declared inputs, and the checks of its `${input:<id>}` references: each names a
+ * declared input, and sits where a value is filled in when connecting (`url`, `headers`, `env`).
+ */
+function inputsOf(name: string, entry: Raw, raw: Raw, problems: SettingsProblem[]): InputDeclaration[] {
+  const declared: InputDeclaration[] = [];
+  const at = (...path: (string | number)[]) => formatPath(['mcpServers', name, ...path.map(String)], raw);
+  ((entry.inputs as Raw[] | undefined) ?? []).forEach((input, i) => {
+    const id = input.id as string;
+    if (declared.some((d) => d.id === id)) {
+      problems.push({ path: at('inputs', i, 'id'), message: `repeats the input id "${id}"` });
+      return;
+    }
+    declared.push({
+      id,
+      ...(typeof input.description === 'string' ? { description: input.description } : {}),
+      password: input.password === true,
+    });
+  });
+  // Interpolation already refused references anywhere else (interpolate.ts).
+  const used = [
+    ...(typeof entry.url === 'string' ? [{ path: ['url'], text: entry.url }] : []),
+    ...(['headers', 'env'] as const).flatMap((field) =>
+      Object.entries(isRecord(entry[field]) ? entry[field] : {}).map(([key, text]) => ({
+        path: [field, key],
+        text,
+      })),
+    ),
+  ];
+  for (const { path, text } of used) {
+    if (typeof text !== 'string') continue;
+    for (const id of inputIdsIn(text)) {
+      if (!declared.some((d) => d.id === id)) {
+        problems.push({
+          path: at(...path),
+          message: `"\${input:${id}}" names no input; declare it in "inputs": [{ "id": "${id}" }]`,
+        });
+      }
+    }
+  }
+  return declared;
 }
 
 function normalizeTools(tools: unknown): Record<string, ToolSetting> {

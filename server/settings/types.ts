@@ -31,9 +31,22 @@ export interface OAuthSettings {
   refreshToken?: string;
 }
 
+/**
+ * A value a person types in (VS Code's `mcp.json` `inputs`), referenced as `${input:<id>}` in the
+ * entry's `url`, `headers` values or `env` values. The value itself is never in the settings.
+ */
+export interface InputDeclaration {
+  id: string;
+  description?: string;
+  /** A secret: forms hide what is typed. */
+  password: boolean;
+}
+
 interface ServerBase {
   name: string;
   enabled: boolean;
+  /** Declared inputs, ids unique; empty when the entry has none. */
+  inputs: InputDeclaration[];
   /**
    * Part of the entry could not be used (a stored secret that does not decrypt): the server does
    * not connect and shows this error; the other servers are not affected.

@@ -1,6 +1,7 @@
 /** What one upstream connection needs from the manager that creates it. */
 import type { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { ServerConfig } from '../settings/types.js';
 import type { Timeouts } from '../settings/types.js';
 import type { ListKind, UpstreamLists } from './lists.js';
 import type { UpstreamRequestRelay } from './relayed-requests.js';
@@ -19,11 +20,23 @@ export interface ConnectionAuth {
   refreshFailing(): boolean;
 }
 
+/** The seam to a server's typed-in credentials (inputs.ts), for servers that declare `inputs`. */
+export interface ConnectionInputs {
+  /**
+   * The config with the stored values in place of `${input:<id>}`: read once per connect attempt.
+   * @throws GatehouseError UPSTREAM_CREDENTIALS_REQUIRED naming the inputs that have no value
+   */
+  resolve(): Promise<ServerConfig>;
+  /** Which inputs have a value, as last read; undefined before the first read. */
+  set(): ReadonlySet<string> | undefined;
+}
+
 export interface ConnectionDeps {
   timeouts: Timeouts;
   logger: Logger;
   clientInfo: { name: string; version: string };
   auth?: ConnectionAuth;
+  inputs?: ConnectionInputs;
   /** The fetch for HTTP upstreams without an OAuth engine (default: `fetch`). */
   fetch?: FetchLike;
   /** Limits how many upstreams connect at once (start-up runs them in parallel). */

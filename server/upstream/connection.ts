@@ -34,7 +34,7 @@ import { createTransport, type TransportKind } from './transports.js';
 
 export type { ConnectionState } from './state.js';
 
-export type { ConnectionAuth, ConnectionDeps } from './connection-deps.js';
+export type { ConnectionAuth, ConnectionDeps, ConnectionInputs } from './connection-deps.js';
 export type { UpstreamRequest, UpstreamRequestRelay } from './relayed-requests.js';
 
 /** A connection that stays up at least this long resets the backoff. */
@@ -58,6 +58,8 @@ const DEFAULT_PING_INTERVAL_MS = 30_000;
 export class UpstreamConnection {
   readonly stderr = new BoundedLog();
   #config: ServerConfig;
+  /** The config the transports are built from: `#config` with typed-in values, as last resolved. */
+  #transportConfig: ServerConfig;
   readonly #deps: ConnectionDeps;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -81,6 +83,7 @@ export class UpstreamConnection {
 
   constructor(config: ServerConfig, deps: ConnectionDeps) {
     this.#config = config;
+    this.#transportConfig = config;
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#random = deps.random ?? Math.random;
@@ -104,6 +107,10 @@ export class UpstreamConnection {
   }
   get capabilities(): ServerCapabilities | undefined {
     return this.#client?.getServerCapabilities();
+  }
+  /** Which of the declared inputs have a value, as last read; undefined when unknown or none declared. */
+  get inputsSet(): ReadonlySet<string> | undefined {
+    return this.#deps.inputs?.set();
   }
 
   /** Swaps in a config that differs only in what needs no reconnect (the tool filter). */
@@ -224,9 +231,10 @@ export class UpstreamConnection {
     const stderrMark = this.stderr.mark();
     this.#stderrMark = stderrMark;
     try {
+      const config = await this.#configForConnect();
       await this.#deps.limit(async () => {
         if (generation !== this.#generation) return;
-        const client = await this.#openClient(generation);
+        const client = await this.#openClient(generation, config);
         if (generation !== this.#generation) {
           await client.close().catch(() => undefined);
           return;
@@ -243,22 +251,33 @@ export class UpstreamConnection {
     }
   }
 
-  async #openClient(generation: number): Promise<Client> {
+  /**
+   * The config of this connect attempt: a server with `inputs` gets its typed-in values now (once
+   * per attempt, never per request); others use theirs as it is.
+   */
+  async #configForConnect(): Promise<ServerConfig> {
+    const inputs = this.#deps.inputs;
+    if (!inputs) return this.#config;
+    this.#transportConfig = await inputs.resolve();
+    return this.#transportConfig;
+  }
+
+  async #openClient(generation: number, config: ServerConfig): Promise<Client> {
     // A stored secret of this entry did not decrypt (settings/form-secrets.ts): say so, connect nothing.
     const problem = this.#config.problem;
     if (problem) throw new GatehouseError(problem.code, problem.message);
     const kinds: TransportKind[] =
-      this.#config.type === 'stdio'
+      config.type === 'stdio'
         ? ['stdio']
-        : this.#config.type === 'auto'
+        : config.type === 'auto'
           ? this.#resolvedKind
             ? [this.#resolvedKind]
             : ['streamable-http', 'sse']
-          : [this.#config.type];
+          : [config.type];
     let lastError: unknown;
     for (const kind of kinds) {
       try {
-        const client = await this.#openWith(kind, generation);
+        const client = await this.#openWith(kind, generation, config);
         if (this.#config.type === 'auto') this.#resolvedKind = kind;
         return client;
       } catch (error) {
@@ -269,8 +288,8 @@ export class UpstreamConnection {
     throw lastError;
   }
 
-  async #openWith(kind: TransportKind, generation: number): Promise<Client> {
-    const transport: Transport = createTransport(kind, this.#config, {
+  async #openWith(kind: TransportKind, generation: number, config: ServerConfig): Promise<Client> {
+    const transport: Transport = createTransport(kind, config, {
       stderr: this.stderr,
       fetch: this.#deps.auth?.fetch ?? this.#deps.fetch,
     });
@@ -392,7 +411,7 @@ export class UpstreamConnection {
       await stale.close().catch(() => undefined);
       this.#setState({ status: 'connecting', attempt: 0 });
       try {
-        const client = await this.#openClient(generation);
+        const client = await this.#openClient(generation, this.#transportConfig);
         this.#client = client;
         this.#setState({ status: 'connected', since: this.#now() });
         this.#startPing(client, generation);

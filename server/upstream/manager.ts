@@ -1,4 +1,4 @@
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { OAuthEngine, type AuthStatus } from '../oauth/engine.js';
 import { PendingStateIndex } from '../oauth/pending-index.js';
@@ -11,6 +11,13 @@ import {
   type UpstreamRequestRelay,
 } from './connection.js';
 import { createHttpFetch } from '../http-fetch.js';
+import {
+  credentialsRequired,
+  readInputValues,
+  resolveInputs,
+  updateInputValues,
+  urlTakesInputs,
+} from './inputs.js';
 import { createLimiter } from './limit.js';
 import type { ListKind } from './lists.js';
 
@@ -41,11 +48,15 @@ export interface ManagerOptions {
   now?: () => number;
   /** How long after start a refused connection is retried quietly (default 5 s; tests use 0). */
   startupGraceMs?: number;
+  /** Where typed-in input values live (inputs.ts); default: the OAuth credential store. */
+  credentials?: CredentialStore;
 }
 
 interface Entry {
   connection: UpstreamConnection;
   oauth: OAuthEngine | undefined;
+  /** Ids of the declared inputs that have a value, as last read (never the values). */
+  inputs: { set?: ReadonlySet<string> };
 }
 
 /**
@@ -87,6 +98,31 @@ export class UpstreamManager {
    */
   async authorize(name: string, options: { scopes?: string[] } = {}): Promise<{ authorizationUrl: string }> {
     return this.#engineOf(name).startAuthorization(options);
+  }
+
+  /**
+   * Stores typed-in values of `name`'s inputs (a string sets one, `null` forgets it; the others are
+   * kept), then reconnects the server so it uses them.
+   * @throws GatehouseError SERVER_NOT_FOUND; BAD_REQUEST for an id the entry does not declare or a
+   *   value with control characters (it would reach a header or an environment variable)
+   */
+  async setInputs(name: string, values: Readonly<Record<string, string | null>>): Promise<void> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
+    const declared = new Set(entry.connection.config.inputs.map((input) => input.id));
+    for (const [id, value] of Object.entries(values)) {
+      if (!declared.has(id))
+        throw new GatehouseError('BAD_REQUEST', `server "${name}" declares no input "${id}"`);
+      // eslint-disable-next-line no-control-regex
+      if (value !== null && (value === '' || /[\u0000-\u001f\u007f]/.test(value)))
+        throw new GatehouseError('BAD_REQUEST', `the value of "${id}" is empty or has control characters`);
+    }
+    const stored = await updateInputValues(this.#credentials(), name, values);
+    // The entry may have been replaced meanwhile (a settings edit): the current one reads again.
+    const current = this.#entries.get(name);
+    if (current) current.inputs.set = new Set(Object.keys(stored));
+    this.#emit({ type: 'auth', server: name });
+    this.reconnect(name);
   }
 
   /** Revokes the tokens of `name` where the authorization server allows it, forgets them, reconnects. */
@@ -183,6 +219,7 @@ export class UpstreamManager {
   #start(config: ServerConfig, settings: Settings): void {
     const name = config.name;
     const oauth = this.#createOAuth(config, settings);
+    const inputs: Entry['inputs'] = {};
     const auth: ConnectionAuth | undefined = oauth && {
       fetch: oauth.fetch,
       authorizationNeeded: () => authorizationNeeded(name, oauth),
@@ -196,13 +233,31 @@ export class UpstreamManager {
       fetch: this.#http.fetch,
       limit: (fn) => this.#limit(fn),
       relay: this.#options.relay,
+      ...(config.inputs.length > 0
+        ? {
+            inputs: {
+              resolve: () => this.#resolveInputs(inputs, config),
+              set: () => inputs.set,
+            },
+          }
+        : {}),
       now: this.#options.now,
       random: this.#options.random,
       startupGraceMs: this.#options.startupGraceMs,
       onState: (state) => this.#emit({ type: 'state', server: name, state }),
       onLists: (_lists, changed) => this.#emit({ type: 'lists', server: name, changed }),
     });
-    this.#entries.set(name, { connection, oauth });
+    this.#entries.set(name, { connection, oauth, inputs });
+    // A disabled server does not connect, but its form still shows which inputs are set.
+    if (!config.enabled && config.inputs.length > 0) {
+      readInputValues(this.#credentials(), name).then(
+        (values) => {
+          inputs.set = new Set(Object.keys(values));
+        },
+        (error: unknown) =>
+          this.#options.logger.warn({ server: name, err: String(error) }, 'reading inputs failed'),
+      );
+    }
     if (!oauth) return connection.start();
     // Persisted tokens must be loaded before the first request goes out.
     oauth.init().then(
@@ -214,9 +269,41 @@ export class UpstreamManager {
     );
   }
 
+  /**
+   * The config of one connect attempt of a server with inputs: the stored values in place.
+   * @throws GatehouseError UPSTREAM_CREDENTIALS_REQUIRED naming the inputs without a value
+   */
+  async #resolveInputs(inputs: Entry['inputs'], config: ServerConfig): Promise<ServerConfig> {
+    let values: Awaited<ReturnType<typeof readInputValues>>;
+    try {
+      values = await readInputValues(this.#credentials(), config.name);
+    } catch (error) {
+      if (!isGatehouseError(error, 'SECRETS_DECRYPT_FAILED')) throw error;
+      // Retrying would read the same blob: the person types the values in again, which replaces it.
+      inputs.set = new Set();
+      throw new GatehouseError(
+        'UPSTREAM_CREDENTIALS_REQUIRED',
+        `server "${config.name}": its stored credentials cannot be decrypted (was the key changed?); set them again in the Gatehouse dashboard`,
+        { cause: error, details: { server: config.name } },
+      );
+    }
+    inputs.set = new Set(Object.keys(values));
+    const resolved = resolveInputs(config, values);
+    if (resolved.missing) throw credentialsRequired(config.name, resolved.missing);
+    return resolved.config;
+  }
+
+  #credentials(): CredentialStore {
+    const store = this.#options.credentials ?? this.#options.oauth?.store;
+    if (!store) throw new GatehouseError('INTERNAL', 'no credential store for typed-in inputs');
+    return store;
+  }
+
   #createOAuth(config: ServerConfig, settings: Settings): OAuthEngine | undefined {
     const oauth = this.#options.oauth;
-    if (!oauth || config.type === 'stdio') return undefined;
+    // A URL that carries a typed-in value (an API key in the query, say) is not a resource to
+    // authorize: the engine would send it to an authorization server as the RFC 8707 resource.
+    if (!oauth || config.type === 'stdio' || urlTakesInputs(config)) return undefined;
     const name = config.name;
     return new OAuthEngine({
       server: name,

@@ -17,7 +17,12 @@ export type FailureKind =
 /** Classifies an error thrown by the SDK client, a transport or the OAuth engine's fetch. */
 export function classifyFailure(error: unknown): FailureKind {
   if (isGatehouseError(error)) {
-    if (error.code === 'UPSTREAM_AUTH_REQUIRED' || error.code === 'OAUTH_INSUFFICIENT_SCOPE') {
+    if (
+      error.code === 'UPSTREAM_AUTH_REQUIRED' ||
+      error.code === 'OAUTH_INSUFFICIENT_SCOPE' ||
+      // A person has to type credentials in: no retry loop, the manager reconnects once they are set.
+      error.code === 'UPSTREAM_CREDENTIALS_REQUIRED'
+    ) {
       return { kind: 'auth-required', error };
     }
     return { kind: 'retry', error };
