@@ -66,7 +66,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   app.get<{ Params: { name: string } }>('/api/servers/:name', async (req) => {
     const connection = connectionOf(req.params.name);
-    return serverDetail(connection, gateway.catalog, manager.authStatus(connection.name));
+    return serverDetail(
+      connection,
+      gateway.catalog,
+      manager.authStatus(connection.name),
+      store.rawServerEntry(connection.name),
+    );
   });
 
   app.post<{ Params: { name: string } }>('/api/servers/:name/reconnect', async (req, reply) => {

@@ -8,6 +8,8 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog } from '../gateway/catalog.js';
 import type { AuthStatus } from '../oauth/engine.js';
 import type { StageKind } from '../oauth/stage.js';
+import { redactEntry } from '../settings/form-secrets.js';
+import { entryVersion } from '../settings/gateway-fields.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import { referencedInputs } from '../upstream/inputs.js';
 import type { ConnectionState } from '../upstream/state.js';
@@ -63,6 +65,10 @@ export interface ServerDetail extends Omit<ServerStatus, 'tools' | 'auth' | 'inp
   inputs?: Array<{ id: string; description?: string; password: boolean; set: boolean }>;
   /** A stdio program's recent stderr lines. */
   stderr?: string[];
+  /** The settings entry as the person wrote it, every secret as `{ secret: true, set }`. */
+  entry?: Record<string, unknown>;
+  /** An opaque version of that entry: the edit form sends it back (409 when it changed meanwhile). */
+  version?: string;
 }
 
 /** Auth stages in which the gateway is busy signing in, with no person to wait for. */
@@ -184,13 +190,15 @@ export function serverStatus(
 
 /**
  * Pure projection of everything the detail view shows: the summary, the full OAuth status (log with
- * facts, token health, account, error with its step), each tool's input schema, a stdio program's
- * recent stderr.
+ * facts, token health, account, error with its step), each tool's input schema, the declared
+ * inputs (set or not), a stdio program's recent stderr, and `rawEntry` (the entry as written,
+ * uninterpolated) redacted, with its version.
  */
 export function serverDetail(
   connection: UpstreamConnection,
   catalog: Catalog,
   auth?: AuthStatus,
+  rawEntry?: Record<string, unknown>,
 ): ServerDetail {
   const { inputs: _missing, ...summary } = serverStatus(connection, catalog, auth);
   const schemas = new Map(connection.lists.tools.map((tool) => [tool.name, tool.inputSchema] as const));
@@ -214,6 +222,10 @@ export function serverDetail(
     }));
   }
   if (connection.config.type === 'stdio') detail.stderr = connection.stderr.lines();
+  if (rawEntry) {
+    detail.entry = redactEntry(rawEntry);
+    detail.version = entryVersion(rawEntry);
+  }
   return detail;
 }
 

@@ -70,15 +70,23 @@ describe('the status API in words', () => {
     plain = await startHttpUpstream('plain');
     as = await startAuthServer();
     secure = await startProtectedMcp({ authServer: as });
-    gw = await startGateway({
-      mcpServers: {
-        plain: { type: 'streamable-http', url: plain.url },
-        secure: { url: secure.url },
-        local: stdioFixture('local'),
-        off: { url: plain.url, enabled: false },
+    gw = await startGateway(
+      {
+        mcpServers: {
+          plain: { type: 'streamable-http', url: plain.url },
+          secure: { url: secure.url },
+          local: stdioFixture('local'),
+          off: { url: plain.url, enabled: false },
+          secretive: {
+            url: plain.url,
+            headers: { Authorization: 'Bearer literal-header-secret', 'X-Team': '${TEAM}' },
+            oauth: { clientId: 'gatehouse', clientSecret: 'literal-client-secret' },
+          },
+        },
+        systemConfig: { timeouts: FAST_TIMEOUTS },
       },
-      systemConfig: { timeouts: FAST_TIMEOUTS },
-    });
+      { env: { ...process.env, TEAM: 'core' } },
+    );
   });
   after(async () => {
     await gw?.close();
@@ -126,5 +134,20 @@ describe('the status API in words', () => {
       local.stderr?.some((line) => line.includes('fixture local started')),
       'stderr lines',
     );
+  });
+
+  test('the detail carries the entry as written, secrets redacted, with its version', async () => {
+    const res = await gw.api('/api/servers/secretive');
+    const text = await res.text();
+    const detail = JSON.parse(text) as ServerDetail;
+    assert.deepEqual(detail.entry, {
+      url: plain.url,
+      headers: { Authorization: { secret: true, set: true }, 'X-Team': '${TEAM}' },
+      oauth: { clientId: 'gatehouse', clientSecret: { secret: true, set: true } },
+    });
+    assert.ok(!text.includes('literal-header-secret') && !text.includes('literal-client-secret'));
+    assert.match(detail.version ?? '', /^[0-9a-f]{32}$/);
+    const again = (await (await gw.api('/api/servers/secretive')).json()) as ServerDetail;
+    assert.equal(again.version, detail.version, 'the same entry has the same version');
   });
 });
