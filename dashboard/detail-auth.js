@@ -103,11 +103,18 @@ export function tokenHealth(auth, now = Date.now()) {
 export function timeline(auth) {
   const log = auth?.log ?? [];
   const list = h('ol', { class: 'timeline' });
+  // Each step shows only what it learned: a fact already shown with the same value by an earlier
+  // step is not repeated (the engine passes what it knows so far with every step).
+  const shown = new Map();
   for (const event of log) {
-    const learned = LEARNED.filter(([key]) => event.facts?.[key] !== undefined).map(([key, term]) => [
-      term,
-      asText(event.facts[key]),
-    ]);
+    const learned = [];
+    for (const [key, term] of LEARNED) {
+      if (event.facts?.[key] === undefined) continue;
+      const value = asText(event.facts[key]);
+      if (shown.get(key) === value) continue;
+      shown.set(key, value);
+      learned.push([term, value]);
+    }
     list.append(
       h(
         'li',

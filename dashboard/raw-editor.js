@@ -73,7 +73,7 @@ export function mountRawEditor(container) {
   };
 
   const showProblems = (intro, list = [], extra) => {
-    problems.replaceChildren(
+    const parts = [
       h('p', { text: intro }),
       list.length
         ? h(
@@ -94,8 +94,9 @@ export function mountRawEditor(container) {
             }),
           )
         : null,
-      extra ?? null,
-    );
+      extra,
+    ];
+    problems.replaceChildren(...parts.filter(Boolean));
     problems.hidden = false;
     problems.focus();
   };
@@ -128,7 +129,13 @@ export function mountRawEditor(container) {
           again,
         );
       } else if (!(error instanceof ApiError && error.status === 401)) {
-        showProblems(`The file was not saved: ${describeError(error)}`, error.problems ?? []);
+        const list = error.problems ?? [];
+        showProblems(
+          list.length
+            ? `The file was not saved (${error.code}):`
+            : `The file was not saved: ${describeError(error)}`,
+          list,
+        );
       }
     } finally {
       save.disabled = false;

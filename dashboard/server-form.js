@@ -211,11 +211,12 @@ function serverForm({ mode, name = '', entry, version, reload }) {
   };
 
   const showProblems = (intro, list = [], extra) => {
-    problems.replaceChildren(
+    const parts = [
       h('p', { text: intro }),
       list.length ? h('ul', {}, ...list.map((p) => h('li', { text: `${placeOf(p)}: ${p.message}` }))) : null,
-      extra ?? null,
-    );
+      extra,
+    ];
+    problems.replaceChildren(...parts.filter(Boolean));
     problems.hidden = false;
     problems.focus();
   };
@@ -253,7 +254,8 @@ function serverForm({ mode, name = '', entry, version, reload }) {
         showProblems(`A server or group named “${newName}” already exists; choose another name.`);
         nameField.input.focus();
       } else if (!(error instanceof ApiError && error.status === 401)) {
-        showProblems(`Not saved. ${describeError(error)}`, error.problems ?? []);
+        const list = error.problems ?? [];
+        showProblems(list.length ? `Not saved (${error.code}):` : `Not saved. ${describeError(error)}`, list);
       }
     } finally {
       submit.disabled = false;

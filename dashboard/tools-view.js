@@ -60,7 +60,8 @@ function toolRow(server, tool, errorEl) {
     onToggle: (enabled, button) =>
       busy(button, errorEl, async () => {
         await api(serverPath(server, 'tools', tool.name), { method: 'PATCH', body: { enabled } });
-        setSwitch(button, enabled);
+        // The whole row follows at once; the live feed confirms it a moment later.
+        update({ ...current, enabled });
       }),
   });
   const panelId = uid('try');
@@ -96,7 +97,9 @@ function toolRow(server, tool, errorEl) {
     panelBox,
   );
 
+  let current = tool;
   const update = (next) => {
+    current = next;
     setSwitch(toggle, next.enabled);
     root.classList.toggle('off', !next.enabled);
     tryButton.hidden = !next.enabled;

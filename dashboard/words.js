@@ -79,6 +79,7 @@ export function canConnect(server) {
  * Undefined for stdio servers (nothing to sign in to).
  */
 export function signInLine(server) {
+  if (server.status === 'disabled') return undefined;
   if (needsCredentials(server)) return `Set the credentials of ${server.name} on its page to connect it`;
   if (canConnect(server)) return `Click Connect to sign in to ${server.name}`;
   const stage = server.auth?.stage;

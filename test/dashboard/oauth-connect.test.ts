@@ -45,12 +45,14 @@ export async function connectThroughPopup(page: Page, server: string, as: AuthSe
 describe('connecting an OAuth upstream from the dashboard', () => {
   let as: AuthServer;
   let protectedMcp: ProtectedMcp;
+  let tracker: ProtectedMcp;
   let gw: TestGateway;
   let browser: Browser;
 
   before(async () => {
     as = await startAuthServer();
     protectedMcp = await startProtectedMcp({ authServer: as });
+    tracker = await startProtectedMcp({ authServer: as });
     gw = await startGateway({
       mcpServers: { secure: { url: protectedMcp.url } },
       systemConfig: { timeouts: FAST_TIMEOUTS },
@@ -61,6 +63,7 @@ describe('connecting an OAuth upstream from the dashboard', () => {
     await browser?.close();
     await gw?.close();
     await protectedMcp?.close();
+    await tracker?.close();
     await as?.close();
   });
 
@@ -90,6 +93,8 @@ describe('connecting an OAuth upstream from the dashboard', () => {
     const timeline = await waitForText(page, '.timeline', (t) => t.includes('authorized'), 'the timeline');
     // What the steps learned: where to sign in, how the client was registered, what was granted.
     assert.match(timeline, new RegExp(`Issuer\\s+${as.issuer}`));
+    // Each step shows only what it learned: the issuer is named once, by the step that found it.
+    assert.equal(timeline.split('Issuer').length - 1, 1, timeline);
     assert.match(timeline, /Registration\s+dynamic/);
     assert.match(timeline, /Scopes granted\s+mcp:read/);
 
@@ -98,6 +103,35 @@ describe('connecting an OAuth upstream from the dashboard', () => {
     await page.getByRole('button', { name: 'Connect secure', exact: true }).waitFor();
     await go(page, '#/');
     await waitForCard(page, 'secure', (c) => c.buttons.includes('Connect'), 'Connect offered again');
+    assertPageClean(page);
+    await page.context().close();
+  });
+
+  test('an OAuth upstream added through the form connects through the popup', async () => {
+    const page = await newPage(browser);
+    await signIn(page, gw.base.replace('//127.0.0.1:', '//localhost:'), '#/add');
+    await page.getByLabel('Name', { exact: true }).fill('tracker');
+    await page.getByLabel('Transport').selectOption('streamable-http');
+    await page.getByLabel('URL', { exact: true }).fill(tracker.url);
+    await page.getByText('OAuth settings (optional)').click();
+    await page.getByLabel('Scopes').fill('mcp:read');
+    await page.getByRole('button', { name: 'Add server' }).click();
+
+    await page.getByRole('heading', { name: 'tracker', level: 2 }).waitFor();
+    const servers = (await gw.readSettings()).mcpServers as Record<string, Record<string, unknown>>;
+    // The gateway may already have stored its dynamic client registration under `gatehouse`
+    // (encrypted); what the form wrote is the rest of the entry.
+    const written = { ...servers.tracker };
+    delete written.gatehouse;
+    assert.deepEqual(written, {
+      type: 'streamable-http',
+      url: tracker.url,
+      oauth: { scopes: ['mcp:read'] },
+    });
+    await connectThroughPopup(page, 'tracker', as);
+    await page.locator('.detail .status').getByText('Connected').waitFor();
+    await waitForText(page, '.account', (t) => t === 'Connected as alice', 'the account');
+    assert.ok(tracker.seen.authorized > 0, 'the upstream accepted the token');
     assertPageClean(page);
     await page.context().close();
   });

@@ -9,7 +9,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../fixtures/browser.js';
-import { FAST_TIMEOUTS, startGateway, type TestGateway } from '../fixtures/gateway.js';
+import { FAST_TIMEOUTS, startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 import { startLowLevelUpstream } from '../fixtures/mcp-upstream.js';
 import { assertPageClean, newPage, signIn, waitForText } from './page.js';
 
@@ -183,6 +183,31 @@ describe('Try it', () => {
     assert.equal(await refuse.locator('.result').getAttribute('data-is-error'), 'true');
     assert.equal(await refuse.locator('.result h4').textContent(), 'Error result (isError)');
     assert.equal(await refuse.locator('.result-text').textContent(), 'no, and here is why');
+    assertPageClean(page);
+    await page.context().close();
+  });
+
+  test('a tool switched off vanishes from tools/list on /mcp, and comes back when switched on', async () => {
+    const page = await newPage(browser);
+    await signIn(page, gw.base, '#/servers/kit');
+    const toggle = page.getByRole('switch', { name: 'Enable tool refuse' });
+    assert.equal(await toggle.getAttribute('aria-checked'), 'true');
+    const client = await gw.client();
+    const listed = async () => (await client.listTools()).tools.map((t) => t.name);
+    assert.ok((await listed()).includes('kit__refuse'));
+
+    await toggle.click();
+    await waitUntil(async () => !(await listed()).includes('kit__refuse'), 'kit__refuse to leave tools/list');
+    assert.deepEqual((await gw.readSettings()).mcpServers, {
+      kit: { type: 'streamable-http', url: upstream.url, tools: { refuse: { enabled: false } } },
+    });
+    await page.locator('[role="switch"][aria-label="Enable tool refuse"][aria-checked="false"]').waitFor();
+    // A switched-off tool cannot be tried.
+    await page.getByRole('button', { name: 'Try it: refuse', exact: true }).waitFor({ state: 'hidden' });
+
+    await toggle.click();
+    await waitUntil(async () => (await listed()).includes('kit__refuse'), 'kit__refuse back in tools/list');
+    await page.locator('[role="switch"][aria-label="Enable tool refuse"][aria-checked="true"]').waitFor();
     assertPageClean(page);
     await page.context().close();
   });
