@@ -11,6 +11,8 @@ import { mountDetail } from './detail-view.js';
 import { startEvents } from './events.js';
 import { mountGroups } from './groups-view.js';
 import { mountImport } from './import-view.js';
+import { mountKeys } from './keys-view.js';
+import { mountClients } from './clients-view.js';
 import { mountList } from './list-view.js';
 import { mountRawEditor } from './raw-editor.js';
 import { startRouter } from './router.js';
@@ -36,6 +38,8 @@ const VIEWS = {
   import: (container) => mountImport(container, { state }),
   groups: (container) => mountGroups(container, { state }),
   raw: (container) => mountRawEditor(container, { state }),
+  keys: (container) => mountKeys(container, { state }),
+  clients: (container) => mountClients(container),
 };
 
 function showNotice(text) {

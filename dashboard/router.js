@@ -4,7 +4,7 @@
  *   #/                       the server list
  *   #/servers/<name>         one server
  *   #/servers/<name>/edit    its settings form
- *   #/add  #/import  #/groups  #/settings
+ *   #/add  #/import  #/groups  #/settings  #/keys  #/clients
  * A view is `mount(container, params) → { update?(change), unmount?() }`.
  */
 
@@ -16,6 +16,8 @@ const ROUTES = [
   { pattern: /^\/import$/, view: 'import' },
   { pattern: /^\/groups$/, view: 'groups' },
   { pattern: /^\/settings$/, view: 'raw' },
+  { pattern: /^\/keys$/, view: 'keys' },
+  { pattern: /^\/clients$/, view: 'clients' },
 ];
 
 /** The route of the current address: { view, name? } (unknown routes show the list). */

@@ -113,3 +113,13 @@ export function relative(ms, now = Date.now()) {
 
 /** "1 server", "2 servers". */
 export const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * A scope in words: `mcp:all` → "Everything", `mcp:server:x` → "server x", `mcp:group:x` →
+ * "group x"; any other scope (openid, offline_access…) as written.
+ */
+export function scopeWords(scope) {
+  if (scope === 'mcp:all') return 'Everything';
+  const match = /^mcp:(server|group):(.+)$/.exec(scope);
+  return match ? `${match[1]} ${match[2]}` : scope;
+}

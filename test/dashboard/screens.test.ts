@@ -1,5 +1,6 @@
 /**
- * Every main screen of the dashboard — the list, a server's page, the add form, the raw editor —
+ * Every main screen of the dashboard — the list, a server's page, the add form, the raw editor,
+ * API keys, authorized clients —
  * at 375 px and at desktop width in Debian's Chromium: no serious or critical axe-core violation,
  * nothing wider than the screen, and a screenshot of each (test-results/screenshots/, copied into
  * docs/screenshots/ by `npm run screenshots`). Plus the keyboard alone: open a server, run a tool.
@@ -177,6 +178,25 @@ describe('the dashboard screens', () => {
         await page.getByRole('button', { name: 'Save file' }).click();
         await waitForText(page, '.raw-form .problems', (t) => t.includes('archive.enabled'), 'the problem');
       },
+    },
+    {
+      name: 'keys',
+      route: '#/keys',
+      // A key just made through the form: its secret shown once, and the list.
+      ready: async (page) => {
+        const { keys } = (await (await gw.api('/api/keys')).json()) as { keys: { id: string }[] };
+        for (const key of keys) await gw.api(`/api/keys/${key.id}`, { method: 'DELETE' });
+        await page.getByLabel('Name', { exact: true }).fill('ci');
+        await page.getByLabel('Server docs', { exact: true }).check();
+        await page.getByRole('button', { name: 'Create key' }).click();
+        await waitForText(page, '.keys .summary', (t) => t === '1 key', 'the new key listed');
+      },
+    },
+    {
+      name: 'clients',
+      route: '#/clients',
+      // This gateway has no authorization server of its own: the page says how to turn it on.
+      ready: (page) => page.getByRole('heading', { name: /own authorization server is off/ }).waitFor(),
     },
   ];
 
