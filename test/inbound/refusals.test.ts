@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN_TOKEN, startGateway, type TestGateway } from '../fixtures/gateway.js';
-import { actAsPerson, REDIRECT_URI, type PersonResult } from './oauth-client.js';
+import {
+  actAsPerson,
+  fetchTrusting,
+  REDIRECT_URI,
+  startCimdHost,
+  type CimdHost,
+  type PersonResult,
+} from './oauth-client.js';
 
 const SETTINGS = (oauth: Record<string, unknown> = {}) => ({
   mcpServers: { off: { command: 'never-started', enabled: false } },
@@ -149,6 +156,23 @@ describe('refusals of the authorization endpoint', () => {
     assert.ok(!refused.html.includes(ADMIN_TOKEN));
   });
 
+  test('a sign-in form posted from another site is refused', async () => {
+    const start = await fetch(authorizationUrl(), { redirect: 'manual' });
+    const cookies = start.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
+    const interaction = new URL(start.headers.get('location')!, gw.base);
+    await start.body?.cancel();
+    const response = await fetch(`${gw.base}${interaction.pathname}/login`, {
+      method: 'POST',
+      headers: { cookie: cookies, 'sec-fetch-site': 'cross-site', origin: 'https://attacker.example' },
+      body: new URLSearchParams({ method: 'token', token: ADMIN_TOKEN }),
+    });
+    assert.equal(response.status, 403);
+    assert.match(await response.text(), /must be sent from Gatehouse itself/);
+  });
+
   test('the dashboard’s session cookie signs the person in without the form', async () => {
     const signIn = await fetch(`${gw.base}/api/session`, {
       method: 'POST',
@@ -207,5 +231,39 @@ describe('registration rate limit', () => {
     assert.ok(limited, 'a registration was refused');
     assert.ok(created >= 20, `${created} registrations went through first`);
     assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
+  });
+});
+
+describe('Client ID Metadata Documents and the SSRF guard', () => {
+  let gw: TestGateway;
+  let cimd: CimdHost;
+  before(async () => {
+    cimd = await startCimdHost((url) => ({
+      client_id: url,
+      client_name: 'Loopback CIMD',
+      redirect_uris: [REDIRECT_URI],
+    }));
+    // The fetch would trust the document's certificate: only the guard stands in the way.
+    gw = await startGateway(SETTINGS(), { fetch: fetchTrusting(cimd.ca) });
+  });
+  after(async () => {
+    await gw.close();
+    await cimd.close();
+  });
+
+  test('a document on a loopback host not named in allowedPrivateHosts is never fetched', async () => {
+    const url = new URL(`${gw.base}/oauth2/auth`);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: cimd.url,
+      redirect_uri: REDIRECT_URI,
+      code_challenge: createHash('sha256').update('v'.repeat(43)).digest('base64url'),
+      code_challenge_method: 'S256',
+    }))
+      url.searchParams.set(k, v);
+    const response = await fetch(url, { redirect: 'manual' });
+    assert.equal(response.status, 400);
+    assert.match(await response.text(), /invalid_client/);
+    assert.equal(cimd.fetches, 0);
   });
 });
