@@ -76,6 +76,11 @@ export function buildProvider(options: ProviderOptions): OidcProvider {
     // when they change).
     scopes: ['openid', OFFLINE_ACCESS, ...supportedScopes(settings())],
     responseTypes: ['code'],
+    subjectTypes: ['public'],
+    // A browser-based client (the MCP Inspector's page) calls the token and registration
+    // endpoints from the origin of its redirect URI; no other origin gets CORS answers.
+    clientBasedCORS: (_ctx: unknown, origin: string, client: ClientLike) =>
+      client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
     pkce: { required: () => true },
     // RFC 7591 §2: omitted metadata takes the server's defaults; an MCP client wants to refresh.
     clientDefaults: {

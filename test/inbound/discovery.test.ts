@@ -54,6 +54,29 @@ describe('authorization server metadata', () => {
     }
   });
 
+  test('CORS answers go only to the origin of a client’s redirect URI (browser-based clients)', async () => {
+    const registration = await fetch(`${gw.base}/oauth2/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: ['http://127.0.0.1:47123/callback'],
+        token_endpoint_auth_method: 'none',
+      }),
+    });
+    const { client_id } = (await registration.json()) as { client_id: string };
+    const allowOrigin = async (origin: string) => {
+      const response = await fetch(`${gw.base}/oauth2/token`, {
+        method: 'POST',
+        headers: { origin },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'unknown', client_id }),
+      });
+      await response.body?.cancel();
+      return response.headers.get('access-control-allow-origin');
+    };
+    assert.equal(await allowOrigin('http://127.0.0.1:47123'), 'http://127.0.0.1:47123');
+    assert.equal(await allowOrigin('https://evil.example'), null);
+  });
+
   test('the issuer follows systemConfig.baseUrl, trailing slashes stripped', async () => {
     const settings = SETTINGS({});
     const other = await startGateway({
