@@ -28,7 +28,8 @@ import type { Settings } from '../settings/types.js';
 import { ClientGrants } from './grants.js';
 import { interactionRoutes, issuerPath } from './interactions.js';
 import { loadProviderKeys, type ProviderKeys } from './keys.js';
-import { adminLogin } from './login.js';
+import { adminLogin, type LoginMethod } from './login.js';
+import { oidcLogin, type FederatedLogin } from './login-oidc.js';
 import type { OidcProvider } from './oidc-types.js';
 import { buildProvider, type OwnServerConfig } from './provider.js';
 import { supportedScopes } from './resources.js';
@@ -127,6 +128,31 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     return building;
   };
 
+  const admin = adminLogin({ adminToken: options.adminToken, sessions: options.adminSessions });
+  let team: { key: string; login: FederatedLogin } | undefined;
+  /** The sign-in the settings name now (`login`); the team one is rebuilt when its settings change. */
+  const loginMethod = (): LoginMethod | FederatedLogin => {
+    const login = config()?.login;
+    if (!login || login.type === 'admin') return admin;
+    const settings = options.settings();
+    const base = options.baseUrl();
+    const key = JSON.stringify([login, base, settings.system.allowedPrivateHosts]);
+    if (team?.key !== key) {
+      const guard = { upstreamUrl: login.issuer, allowedPrivateHosts: settings.system.allowedPrivateHosts };
+      team = {
+        key,
+        login: oidcLogin({
+          config: login,
+          redirectUri: `${base}/oauth2/login/callback`,
+          // The company's provider is the trusted host (any port); its answers still go through the guard.
+          fetch: createGuardedFetch({ ...guard, fetch: options.fetch ?? fetch }),
+          timeoutMs: settings.system.timeouts.oauthMs,
+        }),
+      };
+    }
+    return team.login;
+  };
+
   const grants = new ClientGrants(options.state);
   const verifier = new OwnTokenVerifier({
     provider,
@@ -193,7 +219,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       });
       await app.register(interactionRoutes, {
         provider,
-        login: adminLogin({ adminToken: options.adminToken, sessions: options.adminSessions }),
+        login: loginMethod,
         loginFailures,
         baseUrl: options.baseUrl,
         recordConsent: (grantId, info) => grants.recordConsent(grantId, info),

@@ -11,7 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { originAllowed } from '../security/admin-session.js';
 import type { RateLimiter } from '../security/rate-limit.js';
 import type { Logger } from '../log.js';
-import type { LoginMethod } from './login.js';
+import type { LoginMethod, LoginOutcome } from './login.js';
+import type { FederatedLogin } from './login-oidc.js';
 import type { InteractionDetails, OidcProvider } from './oidc-types.js';
 import { consentPage, continuePage, errorPage, page, escapeHtml } from './pages.js';
 import { OFFLINE_ACCESS } from './resources.js';
@@ -23,7 +24,8 @@ export interface ConsentRecorder {
 
 export interface InteractionRoutesOptions {
   provider: () => Promise<OidcProvider>;
-  login: LoginMethod;
+  /** The sign-in method the settings name now. */
+  login: () => LoginMethod | FederatedLogin;
   /** Failed sign-ins per client address. */
   loginFailures: RateLimiter;
   baseUrl: () => string;
@@ -85,9 +87,9 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
     if (!loaded) return expired(reply);
     const { provider, details: found } = loaded;
     if (found.prompt.name === 'login') {
-      const accountId = await opts.login.existing(req);
+      const accountId = await opts.login().existing(req);
       if (accountId !== undefined) return finish(req, reply, provider, { login: { accountId } });
-      return html(reply, 200, loginPage(opts.login, action(found.uid)));
+      return html(reply, 200, loginPage(opts.login(), action(found.uid)));
     }
     if (found.prompt.name === 'consent') {
       const view = await consentView(provider, found, action(found.uid));
@@ -116,14 +118,56 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
         errorPage('Too many attempts', 'Wait a minute, then try again.', 'RATE_LIMITED'),
       );
     }
-    const outcome = await opts.login.submit(req, req.body ?? {});
-    if (outcome.kind === 'redirect') return reply.code(303).header('location', outcome.url).send();
-    if (outcome.kind === 'refused') {
-      opts.loginFailures.take(key);
-      opts.logger.warn({ ip: req.ip }, 'authorization server sign-in refused');
-      return html(reply, 403, loginPage(opts.login, action(found.uid), outcome.message));
+    const outcome = await opts.login().submit(req, req.body ?? {}, found.uid);
+    // To another site after a form post: by a navigation of the page's own (see `finish`).
+    if (outcome.kind === 'redirect') return html(reply, 200, continuePage(outcome.url));
+    return settle(req, reply, provider, found.uid, outcome);
+  });
+
+  /** Ends the sign-in step with what a method proved: the account, or the sign-in page again. */
+  const settle = async (
+    req: FastifyRequest<Uid>,
+    reply: FastifyReply,
+    provider: OidcProvider,
+    uid: string,
+    outcome: LoginOutcome,
+  ) => {
+    if (outcome.kind === 'account') {
+      return finish(req, reply, provider, { login: { accountId: outcome.accountId } });
     }
-    return finish(req, reply, provider, { login: { accountId: outcome.accountId } });
+    if (outcome.kind === 'redirect') return html(reply, 200, continuePage(outcome.url));
+    opts.loginFailures.take(req.ip);
+    opts.logger.warn({ ip: req.ip }, 'authorization server sign-in refused');
+    return html(reply, 403, loginPage(opts.login(), action(uid), outcome.message));
+  };
+
+  /**
+   * What a federated sign-in proved, by interaction, between the provider's redirect back (which
+   * carries no interaction cookie: its URL is fixed) and the browser's next request, which does.
+   */
+  const federated = new Map<string, { outcome: LoginOutcome; until: number }>();
+
+  app.get('/oauth2/login/callback', async (req, reply) => {
+    const login = opts.login();
+    const result = 'callback' in login ? await login.callback(new URL(req.url, opts.baseUrl())) : undefined;
+    if (!result) return expired(reply);
+    const now = Date.now();
+    for (const [uid, entry] of federated) if (entry.until <= now) federated.delete(uid);
+    federated.set(result.uid, { outcome: result.outcome, until: now + 5 * 60_000 });
+    return reply
+      .code(303)
+      .header('location', `${action(result.uid)}/federated`)
+      .send();
+  });
+
+  app.get<Uid>('/oauth2/interaction/:uid/federated', async (req, reply) => {
+    const loaded = await load(req, reply);
+    const entry = loaded && federated.get(loaded.details.uid);
+    if (!loaded || !entry || entry.until <= Date.now() || loaded.details.prompt.name !== 'login') {
+      return expired(reply);
+    }
+    federated.delete(loaded.details.uid);
+    return settle(req, reply, loaded.provider, loaded.details.uid, entry.outcome);
   });
 
   app.post<Uid>('/oauth2/interaction/:uid/confirm', async (req, reply) => {

@@ -27,8 +27,8 @@ export interface LoginMethod {
   form(action: string): string;
   /** An account the request already proves (e.g. a signed-in dashboard), without any form. */
   existing(req: FastifyRequest): Promise<string | undefined>;
-  /** Checks a submitted form (fields already parsed). */
-  submit(req: FastifyRequest, fields: Record<string, string>): Promise<LoginOutcome>;
+  /** Checks a submitted form (fields already parsed) of the interaction `uid`. */
+  submit(req: FastifyRequest, fields: Record<string, string>, uid: string): Promise<LoginOutcome>;
 }
 
 /**

@@ -77,6 +77,8 @@ export interface PersonOptions {
   cookie?: string;
   /** Where a URL is really reached (a gateway with a baseUrl that does not resolve here). */
   reach?: (url: URL) => URL;
+  /** Team sign-in: the account to sign in as at the company's provider (an oidc-provider fixture). */
+  idpAccount?: string;
 }
 
 export interface PersonResult {
@@ -96,13 +98,20 @@ export async function actAsPerson(
 ): Promise<PersonResult> {
   const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri') ?? '';
   const redirectPrefix = new URL(redirectUri).pathname;
-  const jar = new Map<string, string>();
+  // Cookies by host (as a browser keeps them: Gatehouse's and the company provider's apart).
+  const jars = new Map<string, Map<string, string>>();
+  const jarOf = (url: string) => {
+    const host = new URL(url).hostname;
+    if (!jars.has(host)) jars.set(host, new Map());
+    return jars.get(host)!;
+  };
   const pages: PersonResult['pages'] = [];
   let next: { url: string; method: 'GET' | 'POST'; body?: URLSearchParams } = {
     url: authorizationUrl,
     method: 'GET',
   };
   for (let hop = 0; hop < 20; hop++) {
+    const jar = jarOf(next.url);
     const cookies = [...jar].map(([k, v]) => `${k}=${v}`);
     if (options.cookie) cookies.push(options.cookie);
     const response = await fetch(next.url, {
@@ -148,11 +157,22 @@ export async function actAsPerson(
     };
     const login = action('/login');
     if (login && response.status === 200) {
-      next = {
-        url: login,
-        method: 'POST',
-        body: new URLSearchParams({ method: 'token', token: options.token ?? ADMIN_TOKEN }),
-      };
+      const fields: Record<string, string> = options.idpAccount
+        ? { method: 'oidc' }
+        : { method: 'token', token: options.token ?? ADMIN_TOKEN };
+      next = { url: login, method: 'POST', body: new URLSearchParams(fields) };
+      continue;
+    }
+    // The company's provider's own pages (oidc-provider's development sign-in and consent).
+    const idpPrompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+    const idpAction = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    if (options.idpAccount && idpPrompt && idpAction && response.status === 200) {
+      const fields: Record<string, string> =
+        idpPrompt === 'login'
+          ? { prompt: idpPrompt, login: options.idpAccount, password: 'irrelevant' }
+          : { prompt: idpPrompt };
+      const target = new URL(idpAction.replaceAll('&amp;', '&'), next.url).href;
+      next = { url: target, method: 'POST', body: new URLSearchParams(fields) };
       continue;
     }
     const consent = action(options.decision === 'deny' ? '/abort' : '/confirm');

@@ -53,7 +53,7 @@ describe('refusals of the authorization endpoint', () => {
   /** An authorization URL with S256 PKCE and Gatehouse's /mcp as resource, `overrides` applied. */
   const authorizationUrl = (overrides: Record<string, string> = {}) => {
     const verifier = randomBytes(32).toString('base64url');
-    const url = new URL(`${gw.base}/oauth2/auth`);
+    const url = new URL(`${local}/oauth2/auth`);
     const params: Record<string, string> = {
       response_type: 'code',
       client_id: clientId,

@@ -1,0 +1,167 @@
+/**
+ * Team sign-in (`inboundAuth.oauth.login: { issuer, clientId, … }`): each person signs in at the
+ * company's OpenID Connect provider and gets tokens as themselves. Gatehouse is that provider's
+ * client (authorization code with PKCE S256, `state`, `nonce`; the ID token validated by
+ * oauth4webapi), with the redirect URI `<base>/oauth2/login/callback` registered there.
+ *
+ * Who may sign in: with `allowedUsers` and `allowedDomains` both empty, anyone the provider signs
+ * in; otherwise a person whose verified e-mail (or subject) is in `allowedUsers`, or whose verified
+ * e-mail's domain is in `allowedDomains`. The subject of their tokens is their verified e-mail,
+ * lower-cased, else the provider's `sub`.
+ *
+ * Pending sign-ins (state → PKCE verifier, nonce, interaction) live in memory for 10 minutes: a
+ * restart in the middle of a sign-in means starting it again.
+ */
+import * as oauth from 'oauth4webapi';
+import type { FetchLike } from '../http-fetch.js';
+import type { InboundLogin } from '../settings/types.js';
+import type { LoginMethod, LoginOutcome } from './login.js';
+import { escapeHtml } from './pages.js';
+
+export type OidcLoginConfig = Extract<InboundLogin, { type: 'oidc' }>;
+
+export interface OidcLoginOptions {
+  config: OidcLoginConfig;
+  /** `<base>/oauth2/login/callback`. */
+  redirectUri: string;
+  /** The SSRF-guarded fetch (the provider's host is the trusted one). */
+  fetch: FetchLike;
+  timeoutMs: number;
+  now?: () => number;
+}
+
+/** A sign-in method with a return trip through another site. */
+export interface FederatedLogin extends LoginMethod {
+  /** Handles the provider's redirect back: which interaction it belongs to, and what it proves. */
+  callback(url: URL): Promise<{ uid: string; outcome: LoginOutcome } | undefined>;
+}
+
+const PENDING_MS = 10 * 60_000;
+
+interface Pending {
+  uid: string;
+  verifier: string;
+  nonce: string;
+  until: number;
+}
+
+export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const issuer = new URL(config.issuer);
+  const client: oauth.Client = { client_id: config.clientId };
+  const clientAuth = config.clientSecret ? oauth.ClientSecretBasic(config.clientSecret) : oauth.None();
+  const requestOptions = () => ({
+    [oauth.customFetch]: options.fetch as typeof fetch,
+    // The guard decides whether plain http is allowed (loopback or allowedPrivateHosts only).
+    [oauth.allowInsecureRequests]: issuer.protocol === 'http:',
+    signal: AbortSignal.timeout(options.timeoutMs),
+  });
+  const pending = new Map<string, Pending>();
+  let metadata: Promise<oauth.AuthorizationServer> | undefined;
+  const discover = () => {
+    metadata ??= oauth
+      .discoveryRequest(issuer, { algorithm: 'oidc', ...requestOptions() })
+      .then((response) => oauth.processDiscoveryResponse(issuer, response))
+      .catch((error: unknown) => {
+        metadata = undefined;
+        throw error;
+      });
+    return metadata;
+  };
+  const host = escapeHtml(issuer.host);
+
+  return {
+    form: (action) => `<p>Sign in with your account at ${host}.</p>
+<form method="post" action="${escapeHtml(action)}">
+<input type="hidden" name="method" value="oidc">
+<button type="submit">Continue with ${host}</button>
+</form>`,
+    existing: async () => undefined,
+    async submit(_req, _fields, uid) {
+      let as: oauth.AuthorizationServer;
+      try {
+        as = await discover();
+      } catch {
+        return {
+          kind: 'refused',
+          message: `The sign-in provider ${issuer.host} cannot be reached; try again later.`,
+        };
+      }
+      for (const [key, entry] of pending) if (entry.until <= now()) pending.delete(key);
+      const verifier = oauth.generateRandomCodeVerifier();
+      const state = oauth.generateRandomState();
+      const nonce = oauth.generateRandomNonce();
+      pending.set(state, { uid, verifier, nonce, until: now() + PENDING_MS });
+      const url = new URL(as.authorization_endpoint!);
+      url.searchParams.set('client_id', config.clientId);
+      url.searchParams.set('redirect_uri', options.redirectUri);
+      url.searchParams.set('response_type', 'code');
+      url.searchParams.set(
+        'scope',
+        config.scopes.includes('openid') ? config.scopes.join(' ') : ['openid', ...config.scopes].join(' '),
+      );
+      url.searchParams.set('state', state);
+      url.searchParams.set('nonce', nonce);
+      url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+      url.searchParams.set('code_challenge_method', 'S256');
+      return { kind: 'redirect', url: url.href };
+    },
+    async callback(url) {
+      const state = url.searchParams.get('state') ?? '';
+      const entry = pending.get(state);
+      if (!entry || entry.until <= now()) return undefined;
+      // Single use: a replayed callback finds nothing.
+      pending.delete(state);
+      try {
+        const as = await discover();
+        const params = oauth.validateAuthResponse(as, client, url, state);
+        const response = await oauth.authorizationCodeGrantRequest(
+          as,
+          client,
+          clientAuth,
+          params,
+          options.redirectUri,
+          entry.verifier,
+          requestOptions(),
+        );
+        const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
+          expectedNonce: entry.nonce,
+          requireIdToken: true,
+        });
+        const claims = oauth.getValidatedIdTokenClaims(result);
+        return { uid: entry.uid, outcome: decide(claims ?? {}, config) };
+      } catch (error) {
+        const denied = error instanceof oauth.AuthorizationResponseError;
+        return {
+          uid: entry.uid,
+          outcome: {
+            kind: 'refused',
+            message: denied
+              ? `${issuer.host} did not sign you in.`
+              : `Signing in with ${issuer.host} failed; try again.`,
+          },
+        };
+      }
+    },
+  };
+}
+
+/** Who the validated ID token's claims are, and whether they may sign in (see the module comment). */
+export function decide(claims: Record<string, unknown>, config: OidcLoginConfig): LoginOutcome {
+  const sub = typeof claims.sub === 'string' ? claims.sub : undefined;
+  if (!sub) return { kind: 'refused', message: 'The sign-in provider did not say who you are.' };
+  // OIDC Core §5.1: an e-mail counts only when the provider says it verified it.
+  const email =
+    typeof claims.email === 'string' && claims.email_verified === true
+      ? claims.email.toLowerCase()
+      : undefined;
+  const accountId = email ?? sub;
+  const users = config.allowedUsers.map((u) => u.toLowerCase());
+  const open = config.allowedUsers.length === 0 && config.allowedDomains.length === 0;
+  const listed = users.includes(sub.toLowerCase()) || (email !== undefined && users.includes(email));
+  const domain = email?.slice(email.lastIndexOf('@') + 1);
+  const inDomain = domain !== undefined && config.allowedDomains.includes(domain);
+  if (open || listed || inDomain) return { kind: 'account', accountId };
+  return { kind: 'refused', message: `${email ?? sub} may not sign in to this Gatehouse.` };
+}
