@@ -10,7 +10,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
-import { startGateway, type TestGateway } from '../fixtures/gateway.js';
+import { startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 import {
   actAsPerson,
   fetchTrusting,
@@ -220,5 +220,23 @@ describe('the MCP SDK client at Gatehouse’s own authorization server', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('a settings edit (a new group, hence new scopes) keeps issued tokens valid and offers the new scope', async () => {
+    const { provider } = await sdkSignIn(mcp(), new MemoryClientProvider());
+    const settings = await gw.readSettings();
+    await gw.writeSettings({ ...settings, groups: { later: { servers: ['alpha'] } } });
+    await waitUntil(
+      () => gw.store.current.groups.has('later'),
+      () => 'the group applied',
+    );
+    assert.equal(await mcpStatus(provider.saved!.access_token), 200);
+    const metadata = (await (await fetch(`${gw.base}/oauth2/.well-known/openid-configuration`)).json()) as {
+      scopes_supported: string[];
+    };
+    assert.ok(
+      metadata.scopes_supported.includes('mcp:group:later'),
+      JSON.stringify(metadata.scopes_supported),
+    );
   });
 });
