@@ -4,6 +4,10 @@
  * For comparing two builds' per-call work, e.g. before and after a change to the hot path.
  *
  *   node --import tsx bench/instructions.ts [--gateway path/to/dist/server/main.js] [--calls 2000]
+ *     [--auth none|key]
+ *
+ * `--auth key` runs the gateway with `systemConfig.inboundAuth: {}` and calls with an API key, so
+ * the inbound credential check is part of every call (default `none`: the open loopback endpoint).
  *
  * One upstream (the bench's SDK server, 20 tools) in this process; the gateway under callgrind in a
  * child, with npm start's node flags; one SDK client calling `echo` sequentially. The counters are
@@ -27,8 +31,10 @@ const { values } = parseArgs({
     gateway: { type: 'string', default: join(import.meta.dirname, '..', 'dist', 'server', 'main.js') },
     calls: { type: 'string', default: '2000' },
     warmup: { type: 'string', default: '400' },
+    auth: { type: 'string', default: 'none' },
   },
 });
+if (values.auth !== 'none' && values.auth !== 'key') throw new Error('--auth must be none or key');
 const calls = Number(values.calls);
 const warmup = Number(values.warmup);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-instructions-'));
@@ -36,7 +42,10 @@ const upstream = await listenUpstream('instructions', 20);
 const settings = join(dir, 'mcp_settings.json');
 writeFileSync(
   settings,
-  JSON.stringify({ mcpServers: { up: { type: 'streamable-http', url: upstream.url } } }),
+  JSON.stringify({
+    mcpServers: { up: { type: 'streamable-http', url: upstream.url } },
+    ...(values.auth === 'key' ? { systemConfig: { inboundAuth: {} } } : {}),
+  }),
 );
 
 const gateway = spawn(
@@ -70,8 +79,19 @@ const exited = new Promise((resolve) => gateway.once('exit', resolve));
 
 try {
   const base = await until(() => /listening on (http:\/\/\S+)[\s\S]*Dashboard/.exec(out)?.[1]);
+  const headers: Record<string, string> = {};
+  if (values.auth === 'key') {
+    const created = await fetch(`${base}/api/keys`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer instructions-bench-admin-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', scopes: ['mcp:all'] }),
+    });
+    headers.authorization = `Bearer ${((await created.json()) as { secret: string }).secret}`;
+  }
   const client = new Client({ name: 'instructions-bench', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
+  );
   await until(async () =>
     (await client.listTools()).tools.some((t) => t.name === 'up__echo') ? true : undefined,
   );
@@ -88,6 +108,7 @@ try {
       gateway: values.gateway,
       node: process.version,
       calls,
+      auth: values.auth,
       instructionsPerCall: Math.round(instructions / calls),
     }),
   );

@@ -15,10 +15,18 @@ import { CallerRelay } from './gateway/relay.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
 import { MemoryAdminSessions, type AdminSessionStore } from './security/admin-session.js';
-import { allowedHostNames } from './security/inbound.js';
+import { allowedHostNames, hostName, isLoopback } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
 import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
+import { FileStateStore, type StateStore } from './settings/state-store.js';
+import { ApiKeyStore } from './security/api-keys.js';
+import { InboundAuthenticator } from './security/inbound-auth.js';
+import { createJwtVerifier } from './security/jwt-verifier.js';
+import type { TokenVerifier } from './security/principal.js';
+import { RateLimiter } from './security/rate-limit.js';
+import { resourceMetadataRoutes, resourceUrls } from './api/resource-metadata.js';
+import { createAuthorizationServer } from './inbound/authorization-server.js';
 import type { SettingsStore } from './settings/store.js';
 import { UpstreamManager } from './upstream/manager.js';
 
@@ -48,12 +56,15 @@ export interface AppOptions {
   dashboardDir?: string;
   /** Where signed-in dashboard sessions live; default: in memory, 12 h idle expiry. */
   adminSessions?: AdminSessionStore;
+  /** Gateway-wide records (API keys, the inbound authorization server's state); default: the state file beside the settings. */
+  state?: StateStore;
 }
 
 export interface App {
   app: FastifyInstance;
   manager: UpstreamManager;
   gateway: Gateway;
+  keys: ApiKeyStore;
 }
 
 /**
@@ -97,6 +108,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const port = typeof address === 'object' && address ? address.port : 3000;
     return `http://localhost:${port}`;
   };
+  // The base URL a request was sent to, for resource URLs (RFC 9728: the resource a client is told
+  // must be the URL it used): systemConfig.baseUrl, else the request's own loopback Host (already
+  // checked on MCP routes; any other name falls back to publicBaseUrl).
+  const requestBaseUrl = (req: { headers: { host?: string } }) => {
+    const configured = store.current.system.baseUrl;
+    if (configured) return configured.replace(/\/+$/, '');
+    const host = req.headers.host;
+    return host && allowedHostNames(undefined, options.host).has(hostName(host))
+      ? `http://${host}`
+      : publicBaseUrl();
+  };
+  // Every base a resource URL may start with: the configured one, else each loopback name.
+  const resourceBases = () => {
+    const configured = store.current.system.baseUrl;
+    if (configured) return [configured.replace(/\/+$/, '')];
+    const port = new URL(publicBaseUrl()).port;
+    return ['localhost', '127.0.0.1', '[::1]'].map((host) => `http://${host}:${port}`);
+  };
   const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs, logger });
   const manager = new UpstreamManager({
     logger,
@@ -128,8 +157,61 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
 
+  // Inbound identity: API keys, the admin token, and the token verifiers the settings name.
+  const adminSessions = options.adminSessions ?? new MemoryAdminSessions();
+  const state =
+    options.state ?? (await FileStateStore.open({ dir: store.dir, secrets: store.secrets, logger }));
+  const keys = await ApiKeyStore.open(state);
+  // Gatehouse's own authorization server (server/inbound): built on first use, mounted below when enabled.
+  const ownServer = createAuthorizationServer({
+    settings: () => store.current,
+    state,
+    baseUrl: publicBaseUrl,
+    adminToken: options.adminToken,
+    adminSessions,
+    logger,
+    fetch: options.fetch,
+  });
+  let external: { issuer: string; audience?: string; verifier: TokenVerifier } | undefined;
+  const externalVerifier = (): TokenVerifier | undefined => {
+    const oauth = store.current.system.inboundAuth?.oauth;
+    if (!oauth?.issuer) return undefined;
+    if (external?.issuer !== oauth.issuer || external.audience !== oauth.audience) {
+      external = {
+        issuer: oauth.issuer,
+        audience: oauth.audience,
+        verifier: createJwtVerifier({
+          issuer: oauth.issuer,
+          audience: () => (oauth.audience ? [oauth.audience] : resourceUrls(resourceBases(), store.current)),
+          timeoutMs: store.current.system.timeouts.oauthMs,
+          logger,
+          fetch: options.fetch,
+        }),
+      };
+    }
+    return external.verifier;
+  };
+  const inboundAuth = new InboundAuthenticator({
+    adminToken: options.adminToken,
+    keys,
+    verifiers: () => {
+      const verifier = externalVerifier();
+      if (store.current.system.inboundAuth?.oauth?.enabled) return [ownServer.verifier];
+      return verifier ? [verifier] : [];
+    },
+    // Bound beyond loopback, a credential is always required (main refuses to start otherwise;
+    // this keeps a hot edit that removes inboundAuth from opening the endpoint).
+    required: () =>
+      store.current.system.inboundAuth !== undefined || !isLoopback(options.host ?? '127.0.0.1'),
+    failures: new RateLimiter({ capacity: 20, windowMs: 60_000 }),
+  });
+  // A revoked token or withdrawn grant at the own authorization server ends cached verdicts at once.
+  ownServer.verifier.onRevoke?.(() => inboundAuth.dropCache());
+
   store.on('change', ({ next, diff }) => {
     logger.info({ ...diff }, 'settings changed; applying');
+    // An issuer, an audience or a group may have changed: verified tokens are checked again.
+    inboundAuth.dropCache();
     gateway.settingsChanged(next);
     manager
       .apply(next)
@@ -158,14 +240,25 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(gatewayRoutes, {
     gateway,
     allowedHosts: () => allowedHostNames(store.current.system.baseUrl, options.host),
+    auth: inboundAuth,
+    baseUrl: requestBaseUrl,
+  });
+  await app.register(resourceMetadataRoutes, {
+    baseUrl: requestBaseUrl,
+    settings: () => store.current,
+    issuer: () => store.current.system.inboundAuth?.oauth?.issuer ?? ownServer.issuer(),
   });
   await app.register(adminRoutes, {
     adminToken: options.adminToken,
-    sessions: options.adminSessions ?? new MemoryAdminSessions(),
+    sessions: adminSessions,
     manager,
     gateway,
     store,
+    keys,
+    clients: ownServer.grants,
   });
+  // A change of inboundAuth.oauth.enabled needs a restart (its routes are mounted once).
+  if (store.current.system.inboundAuth?.oauth?.enabled) await ownServer.register(app);
   await app.register(oauthRoutes, { manager });
   await registerDashboard(app, options.dashboardDir ?? findDashboard());
 
@@ -176,10 +269,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await gateway.close();
   });
   app.addHook('onClose', async () => {
+    keys.close();
+    await ownServer.close();
     await manager.close();
   });
 
-  return { app, manager, gateway };
+  return { app, manager, gateway, keys };
 }
 
 /** The dashboard folder beside server/ (running from sources) or beside dist/ (built). */

@@ -111,6 +111,30 @@ export const ERROR_TABLE = {
   SETTINGS_CONFLICT: { status: 409, message: 'The settings file changed on disk; reload' },
   SERVER_EXISTS: { status: 409, message: 'A server or group already has that name' },
 
+  // issue 13, inbound auth: Gatehouse's own clients, API keys, its authorization server
+  STATE_UNREADABLE: { status: 500, message: 'The state file cannot be read' },
+  STATE_WRITE_FAILED: { status: 500, message: 'The state file could not be written' },
+  INBOUND_UNAUTHORIZED: { status: 401, rpc: -32001, message: 'A valid access token or API key is required' },
+  INBOUND_INSUFFICIENT_SCOPE: {
+    status: 403,
+    rpc: -32001,
+    message: 'The access token or API key does not cover this server',
+  },
+  INBOUND_SESSION_MISMATCH: {
+    status: 403,
+    rpc: -32001,
+    message: 'This MCP session belongs to another principal',
+  },
+  INBOUND_AUTH_NOT_CONFIGURED: {
+    status: 409,
+    message: 'systemConfig.inboundAuth does not enable this way of signing in',
+  },
+  KEY_NOT_FOUND: { status: 404, message: 'No API key has that id' },
+  SCOPE_INVALID: { status: 400, message: 'A scope names no server or group' },
+  INBOUND_LOGIN_REFUSED: { status: 403, message: 'This account may not sign in to Gatehouse' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; try again later' },
+  INBOUND_GRANT_NOT_FOUND: { status: 404, message: 'No authorized client has that grant id' },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;
 

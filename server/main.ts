@@ -3,9 +3,9 @@
  * The gatehouse command: parse flags, check the address, load the settings, build the app, listen,
  * shut down cleanly. The only module that reads process.env and writes to the console.
  *
- * Order matters: everything that can refuse to start (flags, host, a missing --config file, a busy
- * port) is checked before anything is written (token and key files, a starter settings file) or
- * started (stdio upstreams).
+ * Order matters: everything that can refuse to start (flags, a missing --config file, a busy port,
+ * a public host without inbound authentication) is checked before anything is written (token and
+ * key files, a starter settings file) or started (stdio upstreams).
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -109,17 +109,12 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  if (!isLoopback(cli.host)) {
-    // DESIGN.md, security baseline: bound beyond loopback, /mcp needs inbound authentication,
-    // which this version does not have yet.
-    console.error(
-      `gatehouse: refusing to listen on ${cli.host}: the MCP endpoint has no inbound authentication yet, ` +
-        'so it may only listen on a loopback address (127.0.0.1, localhost, ::1). Put a reverse proxy with ' +
-        'authentication in front of it to reach it from elsewhere.',
-    );
+  const settingsExists = existsSync(cli.config);
+  // A starter file has no inboundAuth: refused before it is written (the loaded file is checked below).
+  if (!isLoopback(cli.host) && !settingsExists) {
+    console.error(hostRefusal(cli.host, cli.config));
     return EXIT_USAGE;
   }
-  const settingsExists = existsSync(cli.config);
   if (!settingsExists && cli.configNamed) {
     console.error(
       `gatehouse: the settings file ${cli.config} does not exist. Create it (the smallest one is ` +
@@ -155,6 +150,11 @@ async function main(): Promise<number> {
     const env = { ...process.env, GATEHOUSE_HOME: home };
     store = new SettingsStore({ path: cli.config, env, logger, secrets });
     await store.load();
+    if (!isLoopback(cli.host) && store.current.system.inboundAuth === undefined) {
+      console.error(hostRefusal(cli.host, cli.config));
+      await store.close();
+      return EXIT_USAGE;
+    }
     ({ token: adminToken, source: tokenSource } = await resolveAdminToken({
       configured: process.env.GATEHOUSE_ADMIN_TOKEN,
       settingsDir,
@@ -168,7 +168,17 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  const { app } = await buildApp({ store, adminToken, host: cli.host, loggerInstance: logger });
+  let app: Awaited<ReturnType<typeof buildApp>>['app'];
+  try {
+    ({ app } = await buildApp({ store, adminToken, host: cli.host, loggerInstance: logger }));
+  } catch (error) {
+    if (isGatehouseError(error)) {
+      console.error(`gatehouse: ${startupErrorText(error)}`);
+      await store.close();
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
   await store.startWatching();
 
   let closing = false;
@@ -255,6 +265,17 @@ function listenProblem(error: unknown, host: string, port: number): string | und
     default:
       return undefined;
   }
+}
+
+/** DESIGN.md, security baseline: bound beyond loopback, /mcp needs inbound authentication. */
+function hostRefusal(host: string, config: string): string {
+  return (
+    `gatehouse: refusing to listen on ${host}: without inbound authentication the MCP endpoint is ` +
+    'open, so it may only listen on a loopback address (127.0.0.1, localhost, ::1). Add ' +
+    `"inboundAuth": {} to systemConfig in ${config} (API keys and the admin token), or ` +
+    '"inboundAuth": { "oauth": { "enabled": true } } (OAuth sign-in as well), and set ' +
+    'systemConfig.baseUrl to the public URL.'
+  );
 }
 
 /**

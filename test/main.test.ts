@@ -114,11 +114,39 @@ describe('the gatehouse command', () => {
     assert.equal(proc.stderr().split(path).length - 1, 1, proc.stderr());
   });
 
-  test('binding beyond loopback is refused while /mcp has no inbound authentication', async () => {
+  test('binding beyond loopback is refused without inboundAuth, and the message names the setting', async () => {
     const path = await settingsFile({ mcpServers: {} });
     const proc = runGatehouse(['--config', path, '--host', '0.0.0.0', '--port', '0'], KEY_ENV);
     assert.equal((await proc.exited).code, 2);
     assert.match(proc.stderr(), /refusing to listen on 0\.0\.0\.0/);
+    assert.match(proc.stderr(), /"inboundAuth": \{\} to systemConfig/);
+    // No starter file is written for a start that is refused.
+    const dir = await tempDir();
+    const missing = runGatehouse(['--host', '0.0.0.0', '--port', '0'], KEY_ENV, dir);
+    assert.equal((await missing.exited).code, 2);
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  test('with inboundAuth, 0.0.0.0 is allowed and /mcp needs a credential', async () => {
+    const path = await settingsFile({ mcpServers: {}, systemConfig: { inboundAuth: {} } });
+    const proc = runGatehouse(['--config', path, '--host', '0.0.0.0', '--port', '0'], KEY_ENV);
+    try {
+      const port = new URL(await proc.ready).port;
+      const mcp = `http://127.0.0.1:${port}/mcp`;
+      const anonymous = await fetch(mcp, { method: 'POST' });
+      assert.equal(anonymous.status, 401);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer resource_metadata="/);
+      const client = new Client({ name: 'main-test', version: '1' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcp), {
+          requestInit: { headers: { authorization: 'Bearer main-test-token' } },
+        }),
+      );
+      assert.deepEqual((await client.listTools()).tools, []);
+      await client.close();
+    } finally {
+      await stop(proc);
+    }
   });
 
   test('unknown flags and an unknown LOG_LEVEL are usage errors', async () => {

@@ -12,6 +12,10 @@ import { importRoutes } from './import.js';
 import { adminErrorHandler } from './problems.js';
 import { rawRoutes } from './raw-routes.js';
 import { inputsRoutes } from './inputs-routes.js';
+import { keysRoutes } from './keys-routes.js';
+import { clientsRoutes } from './clients-routes.js';
+import type { ClientGrants } from '../inbound/grants.js';
+import type { ApiKeyStore } from '../security/api-keys.js';
 import { serverSummaries } from './server-list.js';
 import { sessionRoutes } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
@@ -25,6 +29,9 @@ export interface AdminRoutesOptions {
   manager: UpstreamManager;
   gateway: Gateway;
   store: SettingsStore;
+  keys: ApiKeyStore;
+  /** The own authorization server's grants (GET/DELETE /api/clients). */
+  clients?: ClientGrants;
 }
 
 /**
@@ -49,6 +56,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     requestTimeoutMs: () => store.current.system.timeouts.requestMs,
   });
   await app.register(inputsRoutes, { manager });
+  await app.register(keysRoutes, { keys: opts.keys, store });
+  if (opts.clients) await app.register(clientsRoutes, { clients: opts.clients });
   const summaries = serverSummaries(manager, gateway);
   await app.register(eventsRoutes, {
     summaries,

@@ -147,12 +147,12 @@ export class Catalog {
   }
 
   /**
-   * A list result for the sessions of one scope (`scopeName` names it: '' for all servers, else a
-   * group or server), built and serialized once until the catalog or the settings change. With a
-   * few thousand tools, serializing the list costs more than everything else in a `tools/list`.
+   * A list result for the sessions of one scope (`scopeKey` names it: the path's group or server,
+   * and the caller's scopes), built and serialized once until the catalog or the settings change.
+   * With a few thousand tools, serializing the list costs more than everything else in a `tools/list`.
    */
-  listResult<K extends keyof ListResults>(kind: K, scopeName: string, scope: Scope): ListResults[K] {
-    const cacheKey = `${kind}\u0000${scopeName}`;
+  listResult<K extends keyof ListResults>(kind: K, scopeKey: string, scope: Scope): ListResults[K] {
+    const cacheKey = `${kind}\u0000${scopeKey}`;
     const cached = this.#results.get(cacheKey);
     if (cached) return cached as ListResults[K];
     const result = this.#build(kind, scope);

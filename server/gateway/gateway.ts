@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from '../log.js';
+import { covers, type Principal } from '../security/principal.js';
 import type { Settings } from '../settings/types.js';
 import type { ListKind } from '../upstream/lists.js';
 import type { UpstreamManager } from '../upstream/manager.js';
@@ -34,7 +35,16 @@ interface InboundSession {
   close: () => Promise<void>;
   /** When the client last sent a request on this session. */
   lastSeen: number;
+  /**
+   * Who opened the session; each later request must come from the same subject (a session id is
+   * not a credential). Replaced by each request's principal, so a token refreshed with other
+   * scopes takes effect in the session at once. (A box shared with the session's server.)
+   */
+  identity: { principal: Principal };
 }
+
+/** Why a request for an existing session was not handed to it. */
+export type SessionRefusal = 'not_found' | 'mismatch';
 
 /**
  * The aggregated endpoint's state: the catalog and every inbound session. Transport-level HTTP
@@ -109,10 +119,34 @@ export class Gateway {
     return undefined;
   }
 
-  /** A Streamable HTTP session, only on the path it was opened on. */
-  session(id: string, scopeName: string): InboundSession | undefined {
+  /** Whether a group of this name exists (else a path segment names a server, or nothing). */
+  isGroup(name: string): boolean {
+    return name !== '' && this.#options.settings().groups.has(name);
+  }
+
+  /**
+   * Whether a principal's scopes reach at least one server of a path segment ('' is every
+   * server: the lists are then filtered; a credential without any MCP scope reaches nothing).
+   */
+  reaches(scopeName: string, principal: Principal): boolean {
+    const { grants } = principal;
+    if (grants.all) return true;
+    if (scopeName === '') return grants.key !== '';
+    const groupsOf = (server: string) => this.#groupsOf(server);
+    const group = this.#options.settings().groups.get(scopeName);
+    if (group) return grants.groups.has(scopeName) || group.servers.some((s) => covers(grants, s, groupsOf));
+    return covers(grants, scopeName, groupsOf);
+  }
+
+  /**
+   * A Streamable HTTP session, only on the path it was opened on and only for the subject that
+   * opened it; the request's principal becomes the session's.
+   */
+  session(id: string, scopeName: string, principal: Principal): InboundSession | SessionRefusal {
     const session = this.#sessions.get(id);
-    if (!session || session.kind !== 'streamable' || session.scopeName !== scopeName) return undefined;
+    if (!session || session.kind !== 'streamable' || session.scopeName !== scopeName) return 'not_found';
+    if (!samePerson(session.identity.principal, principal)) return 'mismatch';
+    session.identity.principal = principal;
     session.lastSeen = Date.now();
     return session;
   }
@@ -128,8 +162,13 @@ export class Gateway {
   }
 
   /** A new Streamable HTTP session; registered once its transport has assigned the id (on initialize). */
-  async openStreamable(scopeName: string, scope: Scope): Promise<StreamableServerTransport> {
-    const { server, dispose } = this.#newServer(scopeName, scope);
+  async openStreamable(
+    scopeName: string,
+    scope: Scope,
+    principal: Principal,
+  ): Promise<StreamableServerTransport> {
+    const identity = { principal };
+    const { server, dispose } = this.#newServer(scopeName, scope, () => identity.principal);
     const transport: StreamableServerTransport = new StreamableServerTransport({
       sessionId: () => randomUUID(),
       onSessionInitialized: (id) => {
@@ -140,6 +179,7 @@ export class Gateway {
           handle: (req, res, body) => transport.handleRequest(req, res, body),
           close: () => server.close(),
           lastSeen: Date.now(),
+          identity,
         });
       },
     });
@@ -152,8 +192,15 @@ export class Gateway {
   }
 
   /** A legacy HTTP+SSE session (protocol 2024-11-05): GET opens the stream, POSTs go to `endpoint`. */
-  async openSse(scopeName: string, scope: Scope, endpoint: string, res: ServerResponse): Promise<void> {
-    const { server, dispose } = this.#newServer(scopeName, scope);
+  async openSse(
+    scopeName: string,
+    scope: Scope,
+    endpoint: string,
+    res: ServerResponse,
+    principal: Principal,
+  ): Promise<void> {
+    const identity = { principal };
+    const { server, dispose } = this.#newServer(scopeName, scope, () => identity.principal);
     // Our Streamable HTTP transport unprefixes error texts as it serializes; the SDK's needs this.
     const transport = sendingPlainErrors(new SSEServerTransport(endpoint, res));
     const id = transport.sessionId;
@@ -164,6 +211,7 @@ export class Gateway {
       handle: (req, res, body) => transport.handlePostMessage(req, res, body),
       close: () => server.close(),
       lastSeen: Date.now(),
+      identity,
     });
     transport.onclose = () => {
       dispose();
@@ -172,14 +220,18 @@ export class Gateway {
     await server.connect(transport);
   }
 
+  /** Hands a POST to /messages to its legacy SSE session, for the subject that opened it only. */
   async handleSsePost(
     id: string,
     req: IncomingMessage,
     res: ServerResponse,
     body: unknown,
-  ): Promise<boolean> {
+    principal: Principal,
+  ): Promise<true | SessionRefusal> {
     const session = this.#sessions.get(id);
-    if (!session || session.kind !== 'sse') return false;
+    if (!session || session.kind !== 'sse') return 'not_found';
+    if (!samePerson(session.identity.principal, principal)) return 'mismatch';
+    session.identity.principal = principal;
     await session.handle(req, res, body);
     return true;
   }
@@ -199,8 +251,8 @@ export class Gateway {
     );
   }
 
-  #newServer(scopeName: string, scope: Scope) {
-    return createSessionServer(scopeName, scope, {
+  #newServer(scopeName: string, scope: Scope, principal: () => Principal) {
+    return createSessionServer(scopeName, scope, principal, {
       catalog: this.catalog,
       upstream: (name) => this.#options.manager.get(name),
       authorizationHint: this.#options.authorizationHint,
@@ -208,6 +260,18 @@ export class Gateway {
       relay: this.#options.relay,
       logger: this.#options.logger,
       serverInfo: this.#options.serverInfo,
+      groupsOf: (server) => this.#groupsOf(server),
     });
   }
+
+  /** The groups a server is in now (a group scope covers what the group holds at each request). */
+  *#groupsOf(server: string): Iterable<string> {
+    for (const [name, group] of this.#options.settings().groups)
+      if (group.servers.includes(server)) yield name;
+  }
+}
+
+/** Whether two principals are the same person through the same kind of credential. */
+function samePerson(a: Principal, b: Principal): boolean {
+  return a.kind === b.kind && a.subject === b.subject;
 }

@@ -3,11 +3,20 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError, isGatehouseError, type ErrorCode } from '../errors.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js';
 import { checkHostAndOrigin } from '../security/inbound.js';
+import type { AuthVerdict, InboundAuthenticator } from '../security/inbound-auth.js';
+import { scopeFor, type Principal } from '../security/principal.js';
 import { refusal, writeRefusal } from './messages.js';
 import type { Gateway } from './gateway.js';
 
 interface ScopeParams {
   name?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who sent an MCP request (set by the MCP routes' auth hook). */
+    principal: Principal | null;
+  }
 }
 
 /**
@@ -16,9 +25,34 @@ interface ScopeParams {
  */
 export async function gatewayRoutes(
   app: FastifyInstance,
-  opts: { gateway: Gateway; allowedHosts: () => Set<string> },
+  opts: {
+    gateway: Gateway;
+    allowedHosts: () => Set<string>;
+    auth: InboundAuthenticator;
+    /** The base URL a request was sent to (resource URLs and metadata URLs in challenges). */
+    baseUrl: (req: FastifyRequest) => string;
+  },
 ): Promise<void> {
   const { gateway } = opts;
+  app.decorateRequest('principal', null);
+
+  /** The protected resource a request is for: `/mcp`, `/mcp/<name>`, `/sse`, `/sse/<name>`. */
+  const resourcePath = (req: FastifyRequest): string => {
+    const name = (req.params as ScopeParams | undefined)?.name;
+    const base = req.url.startsWith('/mcp') ? '/mcp' : '/sse';
+    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+  };
+  const scopeOfPath = (req: FastifyRequest): string => {
+    const name = (req.params as ScopeParams | undefined)?.name ?? '';
+    return scopeFor(name, gateway.isGroup(name));
+  };
+  /** RFC 6750 §3 / RFC 9728 §5.1: where to learn how to get a token, and which scope it needs. */
+  const challenge = (req: FastifyRequest, error?: 'invalid_token' | 'insufficient_scope'): string => {
+    const metadata = `${opts.baseUrl(req)}/.well-known/oauth-protected-resource${resourcePath(req)}`;
+    const parts = [`resource_metadata="${metadata}"`, `scope="${scopeOfPath(req)}"`];
+    if (error) parts.unshift(`error="${error}"`);
+    return `Bearer ${parts.join(', ')}`;
+  };
 
   app.addHook('onRequest', async (req, reply) => {
     const verdict = checkHostAndOrigin(req.headers, opts.allowedHosts());
@@ -26,7 +60,47 @@ export async function gatewayRoutes(
       req.log.warn({ reason: verdict.reason }, 'MCP request refused');
       return refuse(reply, 'ORIGIN_REJECTED', `Forbidden: ${verdict.reason}`);
     }
+    const auth = await opts.auth.authenticate(req.headers.authorization, req.ip);
+    if (!auth.ok) return unauthorized(req, reply, auth);
+    req.principal = auth.principal;
   });
+
+  const unauthorized = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    verdict: Exclude<AuthVerdict, { ok: true }>,
+  ) => {
+    if (verdict.reason === 'rate_limited') {
+      reply.header('retry-after', String(verdict.retryAfterSeconds));
+      return refuse(reply, 'RATE_LIMITED', 'Too many failed authentications; try again later');
+    }
+    reply.header(
+      'www-authenticate',
+      challenge(req, verdict.reason === 'invalid' ? 'invalid_token' : undefined),
+    );
+    return refuse(
+      reply,
+      'INBOUND_UNAUTHORIZED',
+      verdict.reason === 'invalid'
+        ? 'Unauthorized: the access token or API key is not valid (unknown, expired or revoked)'
+        : 'Unauthorized: send an access token or API key (Authorization: Bearer …)',
+    );
+  };
+
+  /** 403 insufficient_scope when the caller's scopes reach none of the path's servers. */
+  const outOfScope = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    scopeName: string,
+  ): FastifyReply | undefined => {
+    if (gateway.reaches(scopeName, req.principal!)) return undefined;
+    reply.header('www-authenticate', challenge(req, 'insufficient_scope'));
+    return refuse(
+      reply,
+      'INBOUND_INSUFFICIENT_SCOPE',
+      `Forbidden: the credential's scopes do not cover this endpoint (it needs ${scopeOfPath(req)})`,
+    );
+  };
 
   // The body's text is in hand here, once per request: a message nested deeper than any real one
   // is refused before anything recursive walks it (the SDK's schemas, JSON.stringify on its way
@@ -63,19 +137,23 @@ export async function gatewayRoutes(
     const scopeName = scopeOf(req);
     const scope = gateway.scope(scopeName);
     if (!scope) return refuse(reply, 'SERVER_NOT_FOUND', `No server or group named "${scopeName}"`);
+    const principal = req.principal!;
+    const refused = outOfScope(req, reply, scopeName);
+    if (refused) return refused;
 
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
-      const session = gateway.session(sessionId, scopeName);
+      const session = gateway.session(sessionId, scopeName, principal);
       // MCP spec (Streamable HTTP): a request with an unknown or terminated session ID gets 404.
-      if (!session) return refuse(reply, 'SESSION_NOT_FOUND');
+      if (session === 'not_found') return refuse(reply, 'SESSION_NOT_FOUND');
+      if (session === 'mismatch') return refuse(reply, 'INBOUND_SESSION_MISMATCH');
       reply.hijack();
       await session.handle(req.raw, reply.raw, req.body);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(req.body)) {
-      const transport = await gateway.openStreamable(scopeName, scope);
+      const transport = await gateway.openStreamable(scopeName, scope, principal);
       reply.hijack();
       await transport.handleRequest(req.raw, reply.raw, req.body);
       return;
@@ -93,8 +171,10 @@ export async function gatewayRoutes(
     const scopeName = scopeOf(req);
     const scope = gateway.scope(scopeName);
     if (!scope) return refuse(reply, 'SERVER_NOT_FOUND', `No server or group named "${scopeName}"`);
+    const refused = outOfScope(req, reply, scopeName);
+    if (refused) return refused;
     reply.hijack();
-    await gateway.openSse(scopeName, scope, '/messages', reply.raw);
+    await gateway.openSse(scopeName, scope, '/messages', reply.raw, req.principal!);
   };
   app.get('/sse', sse);
   app.get('/sse/:name', sse);
@@ -103,8 +183,9 @@ export async function gatewayRoutes(
     const id = req.query.sessionId;
     if (!id) return refuse(reply, 'MCP_BAD_REQUEST', 'Bad Request: Missing sessionId');
     reply.hijack();
-    const handled = await gateway.handleSsePost(id, req.raw, reply.raw, req.body);
-    if (!handled) writeRefusal(reply.raw, 'SESSION_NOT_FOUND');
+    const handled = await gateway.handleSsePost(id, req.raw, reply.raw, req.body, req.principal!);
+    if (handled === 'not_found') writeRefusal(reply.raw, 'SESSION_NOT_FOUND');
+    else if (handled === 'mismatch') writeRefusal(reply.raw, 'INBOUND_SESSION_MISMATCH');
   });
 }
 

@@ -18,6 +18,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { covers, type Principal } from '../security/principal.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import { LazyJsonSchemaValidator } from '../upstream/lazy-validator.js';
 import type { ListKind } from '../upstream/lists.js';
@@ -38,6 +39,8 @@ export interface SessionDeps {
   relay: CallerRelay;
   logger: Logger;
   serverInfo: { name: string; version: string };
+  /** The groups a server is in now (for `mcp:group:<name>` scopes). */
+  groupsOf: (server: string) => Iterable<string>;
 }
 
 /**
@@ -46,7 +49,8 @@ export interface SessionDeps {
  */
 export function createSessionServer(
   scopeName: string,
-  scope: Scope,
+  pathScope: Scope,
+  principal: () => Principal,
   deps: SessionDeps,
 ): { server: Server; dispose: () => void } {
   const server = new Server(deps.serverInfo, {
@@ -58,17 +62,28 @@ export function createSessionServer(
     jsonSchemaValidator: new LazyJsonSchemaValidator(),
   });
   const { catalog } = deps;
+  // What this session reaches: the path's servers that the caller's scopes cover, as of the
+  // current request (a refreshed token's scopes apply at once). `mcp:all` skips the second test.
+  const scope: Scope = (server) => {
+    if (!pathScope(server)) return false;
+    const { grants } = principal();
+    return grants.all || covers(grants, server, deps.groupsOf);
+  };
+  // List results are cached per path and per set of scopes: equal grants share one entry.
+  const cacheKey = () => `${scopeName}\u0001${principal().grants.key}`;
 
   // Pagination (cursor) is not used: every list is answered whole.
-  server.setRequestHandler(ListToolsRequestSchema, async () => catalog.listResult('tools', scopeName, scope));
+  server.setRequestHandler(ListToolsRequestSchema, async () =>
+    catalog.listResult('tools', cacheKey(), scope),
+  );
   server.setRequestHandler(ListPromptsRequestSchema, async () =>
-    catalog.listResult('prompts', scopeName, scope),
+    catalog.listResult('prompts', cacheKey(), scope),
   );
   server.setRequestHandler(ListResourcesRequestSchema, async () =>
-    catalog.listResult('resources', scopeName, scope),
+    catalog.listResult('resources', cacheKey(), scope),
   );
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () =>
-    catalog.listResult('resourceTemplates', scopeName, scope),
+    catalog.listResult('resourceTemplates', cacheKey(), scope),
   );
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {

@@ -102,7 +102,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       const guard: SsrfGuardOptions = { upstreamUrl: NO_TRUSTED_HOST, allowedPrivateHosts };
       const http = options.fetch ? undefined : createHttpFetch({ lookup: pinnedLookup(guard) });
       const fetch = createGuardedFetch({ ...guard, fetch: options.fetch ?? http!.fetch });
-      const built = buildProvider({
+      const built = await buildProvider({
         issuer,
         base,
         settings: options.settings,

@@ -12,7 +12,6 @@
  *   Documents fetched through the SSRF guard, RFC 7009 revocation, RFC 9207 `iss` (always on).
  * - Loopback redirect URIs match on any port (RFC 8252 §7.3), every other one exactly.
  */
-import Provider, { errors } from 'oidc-provider';
 import type { Logger } from '../log.js';
 import { assertAllowedUrl, type FetchLike, type SsrfGuardOptions } from '../security/ssrf.js';
 import type { StateStore } from '../settings/state-store.js';
@@ -56,8 +55,14 @@ interface ClientLike {
   grantTypeAllowed(type: string): boolean;
 }
 
-/** Builds the provider; its endpoints live under the issuer's path (`/oauth2`). */
-export function buildProvider(options: ProviderOptions): OidcProvider {
+/**
+ * Builds the provider; its endpoints live under the issuer's path (`/oauth2`). oidc-provider is
+ * loaded here, on first use, not when Gatehouse starts: a gateway without its own authorization
+ * server does not carry it (its module graph is large) and, on Node 20, does not print the
+ * library's "Unsupported runtime" warning.
+ */
+export async function buildProvider(options: ProviderOptions): Promise<OidcProvider> {
+  const { default: Provider, errors } = await import('oidc-provider');
   const { config, base, settings } = options;
   const accessTokenTTL = config.accessTokenTtlSeconds;
   const provider = new Provider(options.issuer, {

@@ -10,6 +10,7 @@ import {
   DEFAULT_TIMEOUTS,
   type GroupConfig,
   type HttpServerConfig,
+  type InboundAuthConfig,
   type InputDeclaration,
   type OAuthSettings,
   type ServerConfig,
@@ -224,5 +225,43 @@ function normalizeSystem(system: Raw, problems: SettingsProblem[]): SystemConfig
     allowedPrivateHosts: (system.allowedPrivateHosts as string[] | undefined) ?? [],
   };
   if (typeof system.baseUrl === 'string') out.baseUrl = system.baseUrl;
+  if (isRecord(system.inboundAuth)) out.inboundAuth = normalizeInboundAuth(system.inboundAuth, problems);
   return out;
+}
+
+/** `systemConfig.inboundAuth` (already schema-valid) with its defaults. */
+function normalizeInboundAuth(raw: Raw, problems: SettingsProblem[]): InboundAuthConfig {
+  if (!isRecord(raw.oauth)) return {};
+  const oauth = raw.oauth;
+  if (oauth.enabled === true && typeof oauth.issuer === 'string') {
+    problems.push({
+      path: 'systemConfig.inboundAuth.oauth.issuer',
+      message: 'choose one: enabled (Gatehouse signs tokens itself) or issuer (tokens of another server)',
+    });
+  }
+  const login = oauth.login;
+  const strings = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
+  const out: NonNullable<InboundAuthConfig['oauth']> = {
+    enabled: oauth.enabled === true,
+    login: isRecord(login)
+      ? {
+          type: 'oidc',
+          issuer: login.issuer as string,
+          clientId: login.clientId as string,
+          ...(typeof login.clientSecret === 'string' ? { clientSecret: login.clientSecret } : {}),
+          scopes: Array.isArray(login.scopes) ? strings(login.scopes) : ['openid', 'email', 'profile'],
+          allowedUsers: strings(login.allowedUsers),
+          allowedDomains: strings(login.allowedDomains).map((d) => d.toLowerCase().replace(/^@/, '')),
+        }
+      : { type: 'admin' },
+    dynamicRegistration: oauth.dynamicRegistration !== false,
+    accessTokenTtlSeconds:
+      typeof oauth.accessTokenTtlSeconds === 'number' ? oauth.accessTokenTtlSeconds : 3600,
+    refreshTokenTtlSeconds:
+      typeof oauth.refreshTokenTtlSeconds === 'number' ? oauth.refreshTokenTtlSeconds : 14 * 24 * 3600,
+  };
+  if (typeof oauth.issuer === 'string') out.issuer = oauth.issuer.replace(/\/+$/, '');
+  if (typeof oauth.audience === 'string') out.audience = oauth.audience;
+  if (typeof oauth.initialAccessToken === 'string') out.initialAccessToken = oauth.initialAccessToken;
+  return { oauth: out };
 }

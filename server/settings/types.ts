@@ -106,6 +106,38 @@ export interface SystemConfig {
   connectConcurrency: number;
   /** Hosts the SSRF guard lets through although they are private/loopback. */
   allowedPrivateHosts: string[];
+  /** Present: every MCP request needs a credential and any bind address is allowed. */
+  inboundAuth?: InboundAuthConfig;
+}
+
+/** How people sign in at Gatehouse's own authorization server. */
+export type InboundLogin =
+  | { type: 'admin' }
+  | {
+      type: 'oidc';
+      issuer: string;
+      clientId: string;
+      clientSecret?: string;
+      scopes: string[];
+      allowedUsers: string[];
+      allowedDomains: string[];
+    };
+
+/** `systemConfig.inboundAuth`, defaults filled in. */
+export interface InboundAuthConfig {
+  oauth?: {
+    /** Gatehouse's own authorization server. */
+    enabled: boolean;
+    /** An external issuer whose JWT access tokens are accepted (instead of the own server). */
+    issuer?: string;
+    /** With `issuer`: the audience tokens must carry (default: the /mcp URL). */
+    audience?: string;
+    login: InboundLogin;
+    dynamicRegistration: boolean;
+    initialAccessToken?: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
 }
 
 export interface Settings {
