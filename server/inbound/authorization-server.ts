@@ -29,7 +29,7 @@ import { ClientGrants } from './grants.js';
 import { interactionRoutes, issuerPath } from './interactions.js';
 import { loadProviderKeys, type ProviderKeys } from './keys.js';
 import { adminLogin, type LoginMethod } from './login.js';
-import { oidcLogin, type FederatedLogin } from './login-oidc.js';
+import { oidcLogin, withAdministrator, type FederatedLogin } from './login-oidc.js';
 import type { OidcProvider } from './oidc-types.js';
 import { buildProvider, type OwnServerConfig } from './provider.js';
 import { supportedScopes } from './resources.js';
@@ -141,13 +141,16 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       const guard = { upstreamUrl: login.issuer, allowedPrivateHosts: settings.system.allowedPrivateHosts };
       team = {
         key,
-        login: oidcLogin({
-          config: login,
-          redirectUri: `${base}/oauth2/login/callback`,
-          // The company's provider is the trusted host (any port); its answers still go through the guard.
-          fetch: createGuardedFetch({ ...guard, fetch: options.fetch ?? fetch }),
-          timeoutMs: settings.system.timeouts.oauthMs,
-        }),
+        login: withAdministrator(
+          oidcLogin({
+            config: login,
+            redirectUri: `${base}/oauth2/login/callback`,
+            // The company's provider is the trusted host (any port); its answers still go through the guard.
+            fetch: createGuardedFetch({ ...guard, fetch: options.fetch ?? fetch }),
+            timeoutMs: settings.system.timeouts.oauthMs,
+          }),
+          admin,
+        ),
       };
     }
     return team.login;

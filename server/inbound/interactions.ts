@@ -148,9 +148,22 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
   const federated = new Map<string, { outcome: LoginOutcome; until: number }>();
 
   app.get('/oauth2/login/callback', async (req, reply) => {
+    if (!opts.loginFailures.allows(req.ip)) {
+      reply.header('retry-after', String(opts.loginFailures.retryAfterSeconds(req.ip)));
+      return html(
+        reply,
+        429,
+        errorPage('Too many attempts', 'Wait a minute, then try again.', 'RATE_LIMITED'),
+      );
+    }
     const login = opts.login();
     const result = 'callback' in login ? await login.callback(new URL(req.url, opts.baseUrl())) : undefined;
-    if (!result) return expired(reply);
+    if (!result) {
+      // An unknown, expired or replayed `state` is a failed sign-in like a wrong admin token.
+      opts.loginFailures.take(req.ip);
+      opts.logger.warn({ ip: req.ip }, 'sign-in callback with an unknown state refused');
+      return expired(reply);
+    }
     const now = Date.now();
     for (const [uid, entry] of federated) if (entry.until <= now) federated.delete(uid);
     federated.set(result.uid, { outcome: result.outcome, until: now + 5 * 60_000 });

@@ -7,7 +7,7 @@
  * Who may sign in: with `allowedUsers` and `allowedDomains` both empty, anyone the provider signs
  * in; otherwise a person whose verified e-mail (or subject) is in `allowedUsers`, or whose verified
  * e-mail's domain is in `allowedDomains`. The subject of their tokens is their verified e-mail,
- * lower-cased, else the provider's `sub`.
+ * lower-cased, else `<issuer host>:<sub>` (see `decide`).
  *
  * Pending sign-ins (state → PKCE verifier, nonce, interaction) live in memory for 10 minutes: a
  * restart in the middle of a sign-in means starting it again.
@@ -129,6 +129,9 @@ export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
           expectedNonce: entry.nonce,
           requireIdToken: true,
         });
+        // OIDC Core §3.1.3.7 step 6 lets a client skip the ID token's signature when it came over
+        // TLS from the token endpoint; a loopback provider is plain http, so it is always checked.
+        await oauth.validateApplicationLevelSignature(as, response, requestOptions());
         const claims = oauth.getValidatedIdTokenClaims(result);
         return { uid: entry.uid, outcome: decide(claims ?? {}, config) };
       } catch (error) {
@@ -156,12 +159,37 @@ export function decide(claims: Record<string, unknown>, config: OidcLoginConfig)
     typeof claims.email === 'string' && claims.email_verified === true
       ? claims.email.toLowerCase()
       : undefined;
-  const accountId = email ?? sub;
-  const users = config.allowedUsers.map((u) => u.toLowerCase());
+  // Without one, `<issuer host>:<sub>`: a bare `sub` could be `admin` (the admin sign-in's subject)
+  // or look like another person's e-mail; `:` never appears in an unquoted address.
+  const subject = `${new URL(config.issuer).host}:${sub}`;
+  const accountId = email ?? subject;
   const open = config.allowedUsers.length === 0 && config.allowedDomains.length === 0;
-  const listed = users.includes(sub.toLowerCase()) || (email !== undefined && users.includes(email));
+  // E-mail addresses compare without case; subjects (`sub`, or the prefixed one) exactly (OIDC Core §5.7).
+  const listed = config.allowedUsers.some(
+    (user) => user === sub || user === subject || (email !== undefined && user.toLowerCase() === email),
+  );
   const domain = email?.slice(email.lastIndexOf('@') + 1);
   const inDomain = domain !== undefined && config.allowedDomains.includes(domain);
   if (open || listed || inDomain) return { kind: 'account', accountId };
-  return { kind: 'refused', message: `${email ?? sub} may not sign in to this Gatehouse.` };
+  const who = email ?? (typeof claims.email === 'string' ? `${claims.email} (not verified)` : subject);
+  return { kind: 'refused', message: `${who} may not sign in to Gatehouse; ask the administrator.` };
+}
+
+/**
+ * Team mode's sign-in page: the company provider's button first, and under "Administrator" the admin
+ * sign-in (dashboard session or admin token), so the admin can still get in while the provider is
+ * down. A dashboard session is not used without asking (the admin may want to sign in as themselves).
+ */
+export function withAdministrator(team: FederatedLogin, admin: LoginMethod): FederatedLogin {
+  return {
+    form: (action) => `${team.form(action)}
+<section class="administrator" aria-labelledby="administrator">
+<h2 id="administrator">Administrator</h2>
+${admin.form(action)}
+</section>`,
+    existing: (req) => team.existing(req),
+    submit: (req, fields, uid) =>
+      fields.method === 'oidc' ? team.submit(req, fields, uid) : admin.submit(req, fields, uid),
+    callback: (url) => team.callback(url),
+  };
 }
