@@ -8,30 +8,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../fixtures/browser.js';
-import { FAST_TIMEOUTS, startGateway, type TestGateway } from '../fixtures/gateway.js';
+import { FAST_TIMEOUTS, initializeStatus, startGateway, type TestGateway } from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 import { MemoryClientProvider, REDIRECT_URI, sdkSignIn } from '../inbound/oauth-client.js';
 import { assertPageClean, newPage, signIn, waitForText } from './page.js';
 
-/** The status `<gateway>/mcp` answers an initialize request carrying `token`. */
-async function mcpStatus(mcp: string, token: string): Promise<number> {
-  const response = await fetch(mcp, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-    }),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
+const mcpStatus = initializeStatus;
 
 describe('the authorized clients screen', () => {
   let upstream: HttpUpstream;

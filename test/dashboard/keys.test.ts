@@ -10,7 +10,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../fixtures/browser.js';
-import { FAST_TIMEOUTS, startGateway, textOf, type TestGateway } from '../fixtures/gateway.js';
+import {
+  FAST_TIMEOUTS,
+  initializeStatus,
+  startGateway,
+  textOf,
+  type TestGateway,
+} from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 import { assertPageClean, go, newPage, signIn, waitForText } from './page.js';
 
@@ -31,25 +37,7 @@ describe('the API keys screen', () => {
 
   const keys = async () => ((await (await gw.api('/api/keys')).json()) as { keys: KeyView[] }).keys;
 
-  /** The status /mcp answers an initialize request carrying `secret`. */
-  const mcpStatus = async (secret: string) => {
-    const response = await fetch(`${gw.base}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${secret}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
-    await response.body?.cancel();
-    return response.status;
-  };
+  const mcpStatus = (secret: string) => initializeStatus(`${gw.base}/mcp`, secret);
 
   before(async () => {
     alpha = await startHttpUpstream('alpha');

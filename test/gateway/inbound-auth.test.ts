@@ -9,15 +9,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ADMIN_TOKEN, FAST_TIMEOUTS, startGateway, textOf, type TestGateway } from '../fixtures/gateway.js';
+import {
+  ADMIN_TOKEN,
+  FAST_TIMEOUTS,
+  INITIALIZE_BODY,
+  initializeWith,
+  startGateway,
+  textOf,
+  type TestGateway,
+} from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 
-const INIT = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 async function connect(gw: TestGateway, token: string | undefined, path = '/mcp'): Promise<Client> {
@@ -82,7 +84,7 @@ describe('inbound authentication with inboundAuth configured', () => {
       const response = await fetch(`${gw.base}${path}`, {
         method: path.startsWith('/sse') ? 'GET' : 'POST',
         headers: MCP_HEADERS,
-        body: path.startsWith('/sse') ? undefined : JSON.stringify(INIT),
+        body: path.startsWith('/sse') ? undefined : INITIALIZE_BODY,
       });
       assert.equal(response.status, 401, path);
       assert.equal(
@@ -92,11 +94,7 @@ describe('inbound authentication with inboundAuth configured', () => {
       const body = (await response.json()) as { error: { message: string } };
       assert.match(body.error.message, /send an access token or API key/);
     }
-    const wrong = await fetch(`${gw.base}/mcp`, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, authorization: 'Bearer not-a-key' },
-      body: JSON.stringify(INIT),
-    });
+    const wrong = await initializeWith(`${gw.base}/mcp`, 'not-a-key');
     assert.equal(wrong.status, 401);
     assert.match(
       wrong.headers.get('www-authenticate') ?? '',
@@ -123,11 +121,7 @@ describe('inbound authentication with inboundAuth configured', () => {
     await assert.rejects(client.callTool({ name: 'beta__whoami' }), /no tool named "beta__whoami"/);
     await client.close();
 
-    const other = await fetch(`${gw.base}/mcp/beta`, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, authorization: `Bearer ${secret}` },
-      body: JSON.stringify(INIT),
-    });
+    const other = await initializeWith(`${gw.base}/mcp/beta`, secret);
     assert.equal(other.status, 403);
     assert.equal(
       other.headers.get('www-authenticate'),
@@ -163,11 +157,7 @@ describe('inbound authentication with inboundAuth configured', () => {
   test('a session answers only the person who opened it', async () => {
     const alice = await createKey(gw, { name: 'alice', scopes: ['mcp:all'], user: 'alice' });
     const bob = await createKey(gw, { name: 'bob', scopes: ['mcp:all'], user: 'bob' });
-    const opened = await fetch(`${gw.base}/mcp`, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, authorization: `Bearer ${alice.secret}` },
-      body: JSON.stringify(INIT),
-    });
+    const opened = await initializeWith(`${gw.base}/mcp`, alice.secret);
     assert.equal(opened.status, 200);
     const session = opened.headers.get('mcp-session-id')!;
     await opened.body?.cancel();
@@ -264,11 +254,7 @@ describe('inbound authentication with inboundAuth configured', () => {
   test('failed attempts are rate-limited per address (429 with Retry-After)', async () => {
     let last: Response | undefined;
     for (let i = 0; i < 25; i++) {
-      last = await fetch(`${gw.base}/mcp`, {
-        method: 'POST',
-        headers: { ...MCP_HEADERS, authorization: `Bearer gh_nosuch_${i}` },
-        body: JSON.stringify(INIT),
-      });
+      last = await initializeWith(`${gw.base}/mcp`, `gh_nosuch_${i}`);
       await last.body?.cancel();
       if (last.status === 429) break;
     }
@@ -306,11 +292,7 @@ describe('inbound authentication without inboundAuth (loopback)', () => {
     assert.ok((await toolNames(narrowed)).every((n) => n.startsWith('beta__')));
     await narrowed.close();
 
-    const wrong = await fetch(`${gw.base}/mcp`, {
-      method: 'POST',
-      headers: { ...MCP_HEADERS, authorization: 'Bearer gh_forged_key' },
-      body: JSON.stringify(INIT),
-    });
+    const wrong = await initializeWith(`${gw.base}/mcp`, 'gh_forged_key');
     assert.equal(wrong.status, 401);
   });
 });

@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { FAST_TIMEOUTS, startGateway, textOf, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import {
+  FAST_TIMEOUTS,
+  initializeWith,
+  startGateway,
+  textOf,
+  waitUntil,
+  type TestGateway,
+} from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 import { completeAuthorization, startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 
@@ -48,22 +55,7 @@ async function tokenFor(as: AuthServer, resource: string, scope: string): Promis
   return body.access_token;
 }
 
-async function call(gw: TestGateway, token: string): Promise<Response> {
-  return fetch(`${gw.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-}
+const call = (gw: TestGateway, token: string) => initializeWith(`${gw.base}/mcp`, token);
 
 describe('tokens of an external issuer', () => {
   let as: AuthServer;

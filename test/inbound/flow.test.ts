@@ -10,7 +10,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
-import { startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import { initializeStatus, startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 import {
   actAsPerson,
   fetchTrusting,
@@ -59,25 +59,7 @@ describe('the MCP SDK client at Gatehouse’s own authorization server', () => {
     await cimd.close();
   });
 
-  /** The status /mcp answers an initialize request carrying `token`. */
-  const mcpStatus = async (token: string) => {
-    const response = await fetch(mcp(), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
-    await response.body?.cancel();
-    return response.status;
-  };
+  const mcpStatus = (token: string) => initializeStatus(mcp(), token);
 
   const tokenRequest = (params: Record<string, string>) =>
     fetch(`${gw.base}/oauth2/token`, { method: 'POST', body: new URLSearchParams(params) });

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { startGateway, type TestGateway } from '../fixtures/gateway.js';
+import { initializeStatus, startGateway, type TestGateway } from '../fixtures/gateway.js';
 import { actAsPerson, REDIRECT_URI } from './oauth-client.js';
 
 /** A public base that does not resolve here: every URL Gatehouse writes is reached on its real address. */
@@ -19,24 +19,7 @@ after(async () => {
   for (const gw of gateways) await gw.close().catch(() => undefined);
 });
 
-async function mcpStatus(gw: TestGateway, token: string): Promise<number> {
-  const response = await fetch(`${gw.base}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-    }),
-  });
-  await response.body?.cancel();
-  return response.status;
-}
+const mcpStatus = (gw: TestGateway, token: string) => initializeStatus(`${gw.base}/mcp`, token);
 
 test('a restarted gateway accepts the tokens issued before; the state file holds none in clear', async () => {
   const first = await startGateway({
