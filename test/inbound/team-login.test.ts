@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decide, type OidcLoginConfig } from '../../server/inbound/login-oidc.js';
-import { startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import { initializeStatus, startGateway, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 import { MemoryClientProvider, sdkSignIn, type PersonResult } from './oauth-client.js';
 
@@ -50,24 +50,7 @@ describe('sign-in through the company’s OpenID provider', () => {
     await idp.close();
   });
 
-  const mcpStatus = async (token: string) => {
-    const response = await fetch(`${gw.base}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
-    await response.body?.cancel();
-    return response.status;
-  };
+  const mcpStatus = (token: string) => initializeStatus(`${gw.base}/mcp`, token);
 
   test('two people sign in through the provider and each gets a token of their own', async () => {
     const alice = await sdkSignIn(`${local}/mcp`, new MemoryClientProvider({ name: 'Alice’s client' }), {
