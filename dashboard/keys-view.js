@@ -4,6 +4,11 @@
  * secret), Revoke after a confirmation (`DELETE /api/keys/:id`), and a form for a new one
  * (`POST /api/keys`) whose secret is shown once.
  *
+ * `mine: true` is the same screen for a person of the team ("My keys"): on `/api/me/keys`, only
+ * the keys acting as them, and no "Acts as" field (a key they make acts as them). Their session
+ * reaches neither the server list nor the groups, so the only scope they can choose is Everything;
+ * what a key may use upstream is still what the person may use.
+ *
  * The secret lives only in the read-only field that shows it: not in a variable of this module,
  * not in the page state, not in the browser's storage. Leaving the screen (another route, sign
  * out, closing or reloading the tab, the page going into the back-forward cache) empties the
@@ -29,9 +34,24 @@ const when = (iso, none) => {
   return Number.isNaN(ms) ? none : timeEl(ms);
 };
 
-export function mountKeys(container, { state }) {
+/** The API base and words of the two kinds of the screen. */
+const MODES = {
+  admin: {
+    base: 'api/keys',
+    title: 'API keys',
+    hint: 'Scripts and agents send an API key on /mcp instead of signing in. A key sees and calls only what its scopes name, and acts upstream as the person it names.',
+  },
+  mine: {
+    base: 'api/me/keys',
+    title: 'My API keys',
+    hint: 'Your scripts and agents send an API key on /mcp instead of signing in. A key acts as you: it sees and calls what you may use.',
+  },
+};
+
+export function mountKeys(container, { state, mine = false }) {
+  const mode = mine ? MODES.mine : MODES.admin;
   let alive = true;
-  const heading = h('h2', { tabindex: '-1', text: 'API keys' });
+  const heading = h('h2', { tabindex: '-1', text: mode.title });
   const error = h('p', { class: 'error', role: 'alert', hidden: true });
   const status = h('p', { class: 'ok-note', role: 'status' });
   const secretSlot = h('div');
@@ -39,6 +59,7 @@ export function mountKeys(container, { state }) {
   const summary = h('p', { class: 'summary', text: 'Loading keys…' });
   const list = h('ul', { class: 'key-list', 'aria-labelledby': listTitle.id });
   const form = keyForm(state, {
+    mode,
     created: (answer) => {
       showSecret(secretSlot, answer);
       setText(status, '');
@@ -46,12 +67,9 @@ export function mountKeys(container, { state }) {
     },
   });
   container.append(
-    h('p', { class: 'crumbs' }, h('a', { href: '#/', text: '← All servers' })),
+    mine ? null : h('p', { class: 'crumbs' }, h('a', { href: '#/', text: '← All servers' })),
     h('div', { class: 'view-head' }, heading),
-    h('p', {
-      class: 'hint',
-      text: 'Scripts and agents send an API key on /mcp instead of signing in. A key sees and calls only what its scopes name, and acts upstream as the person it names.',
-    }),
+    h('p', { class: 'hint', text: mode.hint }),
     error,
     status,
     secretSlot,
@@ -61,11 +79,11 @@ export function mountKeys(container, { state }) {
 
   const load = async () => {
     try {
-      const { keys = [] } = (await api('api/keys')) ?? {};
+      const { keys = [] } = (await api(mode.base)) ?? {};
       if (!alive) return;
       showError(error, null);
       setText(summary, keys.length ? plural(keys.length, 'key') : 'No API keys yet.');
-      list.replaceChildren(...keys.map((key) => keyItem(key, revoked)));
+      list.replaceChildren(...keys.map((key) => keyItem(key, { mode, revoked })));
     } catch (failure) {
       if (alive && !(failure instanceof ApiError && failure.status === 401)) {
         setText(summary, '');
@@ -83,7 +101,7 @@ export function mountKeys(container, { state }) {
   const forget = () => forgetSecret(secretSlot);
   window.addEventListener('pagehide', forget);
   load();
-  form.loadGroups(() => alive);
+  if (!mine) form.loadGroups(() => alive);
   return {
     update: (change) => {
       if (['servers', 'server', 'removed'].includes(change.kind)) form.renderScopes();
@@ -96,7 +114,7 @@ export function mountKeys(container, { state }) {
   };
 }
 
-function keyItem(key, revoked) {
+function keyItem(key, { mode, revoked }) {
   const headingId = uid('key');
   const revoke = h('button', {
     type: 'button',
@@ -109,7 +127,7 @@ function keyItem(key, revoked) {
       title: `Revoke ${key.name}?`,
       text: 'Every script or agent using this key is refused from its next request on, in open sessions too. This cannot be undone.',
       confirm: `Revoke ${key.name}`,
-      action: () => api(`api/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' }),
+      action: () => api(`${mode.base}/${encodeURIComponent(key.id)}`, { method: 'DELETE' }),
       opener: revoke,
       onDone: () => revoked(key),
     }),
@@ -120,7 +138,7 @@ function keyItem(key, revoked) {
     h('h4', { id: headingId, text: key.name }),
     facts([
       ['Scopes', (key.scopes ?? []).map(scopeWords).join(', ')],
-      ['Acts as', key.user ?? ''],
+      mode === MODES.mine ? null : ['Acts as', key.user ?? ''],
       ['Created', when(key.createdAt, '')],
       ['Expires', when(key.expiresAt, 'Never')],
       ['Last used', when(key.lastUsedAt, 'Never')],
@@ -194,8 +212,9 @@ function forgetSecret(slot) {
   slot.replaceChildren();
 }
 
-/** The New key form. `created(answer)` gets `POST /api/keys`'s answer. */
-function keyForm(state, { created }) {
+/** The New key form. `created(answer)` gets `POST /api/keys`'s (or /api/me/keys') answer. */
+function keyForm(state, { mode, created }) {
+  const mine = mode === MODES.mine;
   const headingId = uid('new-key');
   const name = h('input', { type: 'text', required: true, spellcheck: false, autocomplete: 'off' });
   name.maxLength = 100;
@@ -238,7 +257,7 @@ function keyForm(state, { created }) {
     h('h3', { id: headingId, text: 'New key' }),
     field('Name', name, 'What it is for, e.g. "CI" or "release agent".'),
     scopes,
-    field('Acts as (optional)', user, 'The person the key acts as upstream. Empty: the admin.'),
+    mine ? null : field('Acts as (optional)', user, 'The person the key acts as upstream. Empty: the admin.'),
     field('Expires (optional)', expires, 'It stops working at the end of this day. Empty: never.'),
     h('div', { class: 'actions' }, submit),
     error,
@@ -254,7 +273,7 @@ function keyForm(state, { created }) {
         scopes.querySelector('input'),
         'Choose what it may use: Everything, a server or a group.',
       );
-    if (user.value.trim()) body.user = user.value.trim();
+    if (!mine && user.value.trim()) body.user = user.value.trim();
     if (expires.value) {
       // The end of the chosen day, in the person's time zone.
       const end = new Date(`${expires.value}T23:59:59`);
@@ -262,7 +281,7 @@ function keyForm(state, { created }) {
       body.expiresAt = end.toISOString();
     }
     busy(submit, error, async () => {
-      const answer = await api('api/keys', { method: 'POST', body });
+      const answer = await api(mode.base, { method: 'POST', body });
       name.value = '';
       user.value = '';
       expires.value = '';

@@ -4,6 +4,10 @@
  * it from the address bar at once, trades it for an HttpOnly session cookie (POST /api/session
  * with `Authorization: Bearer`), and forgets it: nothing lands in Web Storage, the DOM or history.
  * Other tabs, reloads and the OAuth popup's return ride on the cookie.
+ *
+ * In team mode people sign in through the company's OpenID provider instead (a plain navigation
+ * to `api/session/team`; the gateway's callback sets the same cookie): their session has the role
+ * `user` and reaches only their own keys and clients.
  */
 import { ApiError, api, readApiError } from './api.js';
 
@@ -33,16 +37,45 @@ export async function signIn(token) {
   if (!response.ok) throw await readApiError(response);
 }
 
-/** Whether this browser has a live session (the cookie is HttpOnly: only the server can say). */
-export async function isSignedIn() {
+/**
+ * Who this browser's session is: `{ subject, role: 'admin' | 'user' }`, or null when there is
+ * none (the cookie is HttpOnly: only the server can say). A gateway that answers without a role
+ * (before team sign-in existed) only ever had the admin's sessions.
+ */
+export async function currentSession() {
   try {
-    await api('api/session');
-    return true;
+    const answer = (await api('api/session')) ?? {};
+    return answer.role === 'user'
+      ? { subject: String(answer.subject ?? ''), role: 'user' }
+      : { subject: answer.subject ?? 'admin', role: 'admin' };
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return false;
+    if (error instanceof ApiError && error.status === 401) return null;
     throw error;
   }
 }
+
+/** Whether this browser has a live session. */
+export async function isSignedIn() {
+  return (await currentSession()) !== null;
+}
+
+/**
+ * The ways to sign in besides the admin token (`GET /api/session/methods`, public):
+ * `{ team?: { provider } }` when people sign in through the company's OpenID provider. Any
+ * failure answers "none": the admin token form is always there.
+ */
+export async function signInMethods() {
+  try {
+    const answer = await api('api/session/methods');
+    const provider = answer?.team?.provider;
+    return typeof provider === 'string' && provider ? { team: { provider } } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Where the team sign-in starts: a navigation (302 to the company's provider, back with a cookie). */
+export const TEAM_SIGN_IN_PATH = 'api/session/team';
 
 /** Ends the session on the server (the cookie is cleared by the answer). */
 export async function signOut() {
