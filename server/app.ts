@@ -169,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     baseUrl: publicBaseUrl,
     adminToken: options.adminToken,
     adminSessions,
+    allowedHosts: () => allowedHostNames(store.current.system.baseUrl, options.host),
     logger,
     fetch: options.fetch,
   });
@@ -256,6 +257,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     store,
     keys,
     clients: ownServer.grants,
+    team: ownServer.dashboard,
   });
   // A change of inboundAuth.oauth.enabled needs a restart (its routes are mounted once).
   if (store.current.system.inboundAuth?.oauth?.enabled) await ownServer.register(app);

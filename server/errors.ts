@@ -134,6 +134,7 @@ export const ERROR_TABLE = {
   INBOUND_LOGIN_REFUSED: { status: 403, message: 'This account may not sign in to Gatehouse' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; try again later' },
   INBOUND_GRANT_NOT_FOUND: { status: 404, message: 'No authorized client has that grant id' },
+  ADMIN_REQUIRED: { status: 403, message: 'This needs the Gatehouse administrator' },
 
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;

@@ -13,11 +13,12 @@ import { adminErrorHandler } from './problems.js';
 import { rawRoutes } from './raw-routes.js';
 import { inputsRoutes } from './inputs-routes.js';
 import { keysRoutes } from './keys-routes.js';
+import { meRoutes } from './me-routes.js';
 import { clientsRoutes } from './clients-routes.js';
 import type { ClientGrants } from '../inbound/grants.js';
 import type { ApiKeyStore } from '../security/api-keys.js';
 import { serverSummaries } from './server-list.js';
-import { sessionRoutes } from './session-routes.js';
+import { sessionRoutes, type TeamSignIn } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
 import { toolsRoutes } from './tools-routes.js';
 import { serverDetail } from './status.js';
@@ -30,8 +31,10 @@ export interface AdminRoutesOptions {
   gateway: Gateway;
   store: SettingsStore;
   keys: ApiKeyStore;
-  /** The own authorization server's grants (GET/DELETE /api/clients). */
+  /** The own authorization server's grants (GET/DELETE /api/clients, and a person's own under /api/me). */
   clients?: ClientGrants;
+  /** The dashboard's team sign-in (GET /api/session/methods, /api/session/team). */
+  team?: TeamSignIn;
 }
 
 /**
@@ -45,7 +48,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   app.setErrorHandler(adminErrorHandler);
   await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
-  await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl });
+  await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl, team: opts.team });
+  await app.register(meRoutes, { keys: opts.keys, store, clients: opts.clients });
   await app.register(settingsRoutes, { store });
   await app.register(rawRoutes, { store });
   const editor = new SettingsEditor(store);

@@ -22,7 +22,8 @@ interface CreateBody {
   expiresAt?: string;
 }
 
-const CREATE_SCHEMA = {
+/** The body of `POST /api/keys` (`/api/me/keys` takes the same without `user`). */
+export const CREATE_SCHEMA = {
   type: 'object',
   required: ['name', 'scopes'],
   properties: {
@@ -41,13 +42,7 @@ export async function keysRoutes(app: FastifyInstance, opts: KeysRoutesOptions):
   app.post<{ Body: CreateBody }>('/api/keys', { schema: { body: CREATE_SCHEMA } }, async (req, reply) => {
     const { name, scopes, user, expiresAt } = req.body;
     checkScopes(scopes, store);
-    let expires: Date | undefined;
-    if (expiresAt !== undefined) {
-      expires = new Date(expiresAt);
-      if (Number.isNaN(expires.getTime()) || expires.getTime() <= Date.now()) {
-        throw new GatehouseError('BAD_REQUEST', 'expiresAt must be a date and time in the future (ISO 8601)');
-      }
-    }
+    const expires = futureDate(expiresAt);
     const created = await keys.create({
       name,
       scopes,
@@ -69,8 +64,24 @@ export async function keysRoutes(app: FastifyInstance, opts: KeysRoutesOptions):
   });
 }
 
-/** Every scope must be `mcp:all` or name a server or group that exists now. */
-function checkScopes(scopes: string[], store: SettingsStore): void {
+/**
+ * A key's `expiresAt`, which must lie in the future.
+ * @throws GatehouseError BAD_REQUEST
+ */
+export function futureDate(expiresAt: string | undefined): Date | undefined {
+  if (expiresAt === undefined) return undefined;
+  const expires = new Date(expiresAt);
+  if (Number.isNaN(expires.getTime()) || expires.getTime() <= Date.now()) {
+    throw new GatehouseError('BAD_REQUEST', 'expiresAt must be a date and time in the future (ISO 8601)');
+  }
+  return expires;
+}
+
+/**
+ * Every scope must be `mcp:all` or name a server or group that exists now.
+ * @throws GatehouseError SCOPE_INVALID
+ */
+export function checkScopes(scopes: string[], store: SettingsStore): void {
   const { servers, groups } = store.current;
   for (const scope of scopes) {
     const target = scopeTarget(scope);

@@ -20,6 +20,7 @@ import { GatehouseError } from '../errors.js';
 import { createHttpFetch, type FetchLike, type HttpFetch } from '../http-fetch.js';
 import type { Logger } from '../log.js';
 import type { AdminSessionStore } from '../security/admin-session.js';
+import { hostName } from '../security/inbound.js';
 import type { TokenVerifier } from '../security/principal.js';
 import { RateLimiter } from '../security/rate-limit.js';
 import { createGuardedFetch, pinnedLookup, type SsrfGuardOptions } from '../security/ssrf.js';
@@ -29,8 +30,9 @@ import { ClientGrants } from './grants.js';
 import { interactionRoutes, issuerPath } from './interactions.js';
 import { loadProviderKeys, type ProviderKeys } from './keys.js';
 import { adminLogin, type LoginMethod } from './login.js';
-import { oidcLogin, withAdministrator, type FederatedLogin } from './login-oidc.js';
+import { finishDashboardSignIn, oidcLogin, withAdministrator, type FederatedLogin } from './login-oidc.js';
 import type { OidcProvider } from './oidc-types.js';
+import { errorPage } from './pages.js';
 import { buildProvider, type OwnServerConfig } from './provider.js';
 import { supportedScopes } from './resources.js';
 import { OwnTokenVerifier } from './verifier.js';
@@ -42,6 +44,8 @@ export interface AuthorizationServerOptions {
   baseUrl: () => string;
   adminToken: string;
   adminSessions: AdminSessionStore;
+  /** The Host names a browser may use to reach Gatehouse (checked on the dashboard's team sign-in). */
+  allowedHosts?: () => Set<string>;
   logger: Logger;
   /**
    * The fetch under the SSRF guard for the server's own outbound requests (CIMD documents).
@@ -56,6 +60,15 @@ export interface AuthorizationServer {
   verifier: TokenVerifier;
   /** The admin's view of authorized clients (works whether or not the server is enabled). */
   grants: ClientGrants;
+  /**
+   * The dashboard's sign-in through the company's provider (api/session-routes.ts `TeamSignIn`):
+   * the provider's host when the settings name one, and the start of a sign-in whose return
+   * (`/oauth2/login/callback`) gives the person a dashboard session.
+   */
+  dashboard: {
+    provider(): string | undefined;
+    start(req: FastifyRequest): Promise<{ redirect: string } | { status: number; html: string }>;
+  };
   /** Mounts the server's routes (only when enabled at start; see the module comment). */
   register(app: FastifyInstance): Promise<void>;
   close(): Promise<void>;
@@ -156,6 +169,32 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     return team.login;
   };
 
+  const teamLogin = (): FederatedLogin | undefined => {
+    const login = loginMethod();
+    return 'callback' in login ? login : undefined;
+  };
+  /** A dashboard sign-in is reached only by a Host Gatehouse answers to (as /mcp, against DNS rebinding). */
+  const checkHost = (req: FastifyRequest) => {
+    const allowed = options.allowedHosts?.();
+    const host = req.headers.host;
+    if (allowed && (!host || !allowed.has(hostName(host)))) {
+      throw new GatehouseError('ORIGIN_REJECTED', `Host "${host ?? ''}" is not allowed`);
+    }
+  };
+  const dashboard: AuthorizationServer['dashboard'] = {
+    provider: () => teamLogin()?.provider,
+    async start(req) {
+      const team = teamLogin();
+      if (!team) throw new GatehouseError('INBOUND_AUTH_NOT_CONFIGURED');
+      checkHost(req);
+      if (!requests.take(req.ip)) throw new GatehouseError('RATE_LIMITED');
+      const outcome = await team.start({ kind: 'dashboard' });
+      if (outcome.kind === 'redirect') return { redirect: outcome.url };
+      const message = outcome.kind === 'refused' ? outcome.message : 'The sign-in cannot start.';
+      return { status: 502, html: errorPage('Sign in to Gatehouse', message) };
+    },
+  };
+
   const grants = new ClientGrants(options.state);
   const verifier = new OwnTokenVerifier({
     provider,
@@ -201,6 +240,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     issuer: () => (config() ? `${options.baseUrl()}/oauth2` : undefined),
     verifier,
     grants,
+    dashboard,
     async register(app) {
       await app.register(async (scope) => {
         // oidc-provider reads request bodies itself: Fastify must leave the stream untouched.
@@ -226,6 +266,13 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
         loginFailures,
         baseUrl: options.baseUrl,
         recordConsent: (grantId, info) => grants.recordConsent(grantId, info),
+        finishDashboard: async (req, reply, outcome) => {
+          checkHost(req);
+          return finishDashboardSignIn(reply, outcome, {
+            sessions: options.adminSessions,
+            baseUrl: options.baseUrl(),
+          });
+        },
         logger,
       });
     },

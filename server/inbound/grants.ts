@@ -42,14 +42,15 @@ export class ClientGrants {
     );
   }
 
-  /** Every live grant, newest first. */
-  async list(): Promise<ClientGrantView[]> {
+  /** Every live grant (or only those of the person `subject`), newest first. */
+  async list(subject?: string): Promise<ClientGrantView[]> {
     const grants = await this.#state.list(collectionOf('Grant'));
     const views: ClientGrantView[] = [];
     for (const { value } of grants) {
       const grantId = typeof value.jti === 'string' ? value.jti : undefined;
       const clientId = typeof value.clientId === 'string' ? value.clientId : undefined;
       if (!grantId || !clientId) continue;
+      if (subject !== undefined && value.accountId !== subject) continue;
       const consent = await this.#state.get(CONSENT_COLLECTION, recordId(grantId));
       const registered = await this.#state.get(collectionOf('Client'), recordId(clientId));
       const clientName = stringOr(consent?.clientName) ?? stringOr(registered?.client_name);
@@ -71,11 +72,13 @@ export class ClientGrants {
 
   /**
    * Withdraws a grant with every token and code issued under it. The store's change feed tells the
-   * token verifier, so the client's access token stops working at once.
+   * token verifier, so the client's access token stops working at once. With `subject`, only a grant
+   * of that person: another's is "not found", so a person learns nothing of others' grants.
    * @throws GatehouseError INBOUND_GRANT_NOT_FOUND
    */
-  async revoke(grantId: string): Promise<void> {
-    if (!(await this.#state.get(collectionOf('Grant'), recordId(grantId)))) {
+  async revoke(grantId: string, subject?: string): Promise<void> {
+    const grant = await this.#state.get(collectionOf('Grant'), recordId(grantId));
+    if (!grant || (subject !== undefined && grant.accountId !== subject)) {
       throw new GatehouseError('INBOUND_GRANT_NOT_FOUND');
     }
     await revokeGrantRecords(this.#state, grantId);

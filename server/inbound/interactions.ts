@@ -30,6 +30,8 @@ export interface InteractionRoutesOptions {
   loginFailures: RateLimiter;
   baseUrl: () => string;
   recordConsent: ConsentRecorder;
+  /** Ends a sign-in started by the dashboard (a person's session; see login-oidc.ts). */
+  finishDashboard(req: FastifyRequest, reply: FastifyReply, outcome: LoginOutcome): Promise<unknown>;
   logger: Logger;
 }
 
@@ -164,12 +166,20 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
       opts.logger.warn({ ip: req.ip }, 'sign-in callback with an unknown state refused');
       return expired(reply);
     }
+    if (result.purpose.kind === 'dashboard') {
+      if (result.outcome.kind !== 'account') {
+        opts.loginFailures.take(req.ip);
+        opts.logger.warn({ ip: req.ip }, 'dashboard sign-in refused');
+      }
+      return opts.finishDashboard(req, reply, result.outcome);
+    }
+    const { uid } = result.purpose;
     const now = Date.now();
-    for (const [uid, entry] of federated) if (entry.until <= now) federated.delete(uid);
-    federated.set(result.uid, { outcome: result.outcome, until: now + 5 * 60_000 });
+    for (const [key, entry] of federated) if (entry.until <= now) federated.delete(key);
+    federated.set(uid, { outcome: result.outcome, until: now + 5 * 60_000 });
     return reply
       .code(303)
-      .header('location', `${action(result.uid)}/federated`)
+      .header('location', `${action(uid)}/federated`)
       .send();
   });
 

@@ -9,14 +9,21 @@
  * e-mail's domain is in `allowedDomains`. The subject of their tokens is their verified e-mail,
  * lower-cased, else `<issuer host>:<sub>` (see `decide`).
  *
- * Pending sign-ins (state → PKCE verifier, nonce, interaction) live in memory for 10 minutes: a
+ * One sign-in serves two purposes (issue 13): an interaction of the own authorization server (an
+ * MCP client's sign-in), or the dashboard (a person's session, role `user`). Both go through the
+ * same redirect, the same callback (`/oauth2/login/callback`) and the same `decide`; the pending
+ * state remembers which purpose it was started for, and the callback route dispatches on it.
+ *
+ * Pending sign-ins (state → PKCE verifier, nonce, purpose) live in memory for 10 minutes: a
  * restart in the middle of a sign-in means starting it again.
  */
+import type { FastifyReply } from 'fastify';
 import * as oauth from 'oauth4webapi';
 import type { FetchLike } from '../http-fetch.js';
+import { sessionCookie, secureCookies, type AdminSessionStore } from '../security/admin-session.js';
 import type { InboundLogin } from '../settings/types.js';
 import type { LoginMethod, LoginOutcome } from './login.js';
-import { escapeHtml } from './pages.js';
+import { escapeHtml, page } from './pages.js';
 
 export type OidcLoginConfig = Extract<InboundLogin, { type: 'oidc' }>;
 
@@ -30,16 +37,23 @@ export interface OidcLoginOptions {
   now?: () => number;
 }
 
+/** What a sign-in at the provider is for: an authorization server interaction, or the dashboard. */
+export type SignInPurpose = { kind: 'interaction'; uid: string } | { kind: 'dashboard' };
+
 /** A sign-in method with a return trip through another site. */
 export interface FederatedLogin extends LoginMethod {
-  /** Handles the provider's redirect back: which interaction it belongs to, and what it proves. */
-  callback(url: URL): Promise<{ uid: string; outcome: LoginOutcome } | undefined>;
+  /** The provider's host, as pages name it. */
+  readonly provider: string;
+  /** Sends the browser to the provider for `purpose` (`redirect`), or says why it cannot (`refused`). */
+  start(purpose: SignInPurpose): Promise<LoginOutcome>;
+  /** Handles the provider's redirect back: what the sign-in was for, and what it proves. */
+  callback(url: URL): Promise<{ purpose: SignInPurpose; outcome: LoginOutcome } | undefined>;
 }
 
 const PENDING_MS = 10 * 60_000;
 
 interface Pending {
-  uid: string;
+  purpose: SignInPurpose;
   verifier: string;
   nonce: string;
   until: number;
@@ -71,42 +85,46 @@ export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
   };
   const host = escapeHtml(issuer.host);
 
+  const start = async (purpose: SignInPurpose): Promise<LoginOutcome> => {
+    let as: oauth.AuthorizationServer;
+    try {
+      as = await discover();
+    } catch {
+      return {
+        kind: 'refused',
+        message: `The sign-in provider ${issuer.host} cannot be reached; try again later.`,
+      };
+    }
+    for (const [key, entry] of pending) if (entry.until <= now()) pending.delete(key);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    pending.set(state, { purpose, verifier, nonce, until: now() + PENDING_MS });
+    const url = new URL(as.authorization_endpoint!);
+    url.searchParams.set('client_id', config.clientId);
+    url.searchParams.set('redirect_uri', options.redirectUri);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set(
+      'scope',
+      config.scopes.includes('openid') ? config.scopes.join(' ') : ['openid', ...config.scopes].join(' '),
+    );
+    url.searchParams.set('state', state);
+    url.searchParams.set('nonce', nonce);
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+    return { kind: 'redirect', url: url.href };
+  };
+
   return {
+    provider: issuer.host,
     form: (action) => `<p>Sign in with your account at ${host}.</p>
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="method" value="oidc">
 <button type="submit">Continue with ${host}</button>
 </form>`,
     existing: async () => undefined,
-    async submit(_req, _fields, uid) {
-      let as: oauth.AuthorizationServer;
-      try {
-        as = await discover();
-      } catch {
-        return {
-          kind: 'refused',
-          message: `The sign-in provider ${issuer.host} cannot be reached; try again later.`,
-        };
-      }
-      for (const [key, entry] of pending) if (entry.until <= now()) pending.delete(key);
-      const verifier = oauth.generateRandomCodeVerifier();
-      const state = oauth.generateRandomState();
-      const nonce = oauth.generateRandomNonce();
-      pending.set(state, { uid, verifier, nonce, until: now() + PENDING_MS });
-      const url = new URL(as.authorization_endpoint!);
-      url.searchParams.set('client_id', config.clientId);
-      url.searchParams.set('redirect_uri', options.redirectUri);
-      url.searchParams.set('response_type', 'code');
-      url.searchParams.set(
-        'scope',
-        config.scopes.includes('openid') ? config.scopes.join(' ') : ['openid', ...config.scopes].join(' '),
-      );
-      url.searchParams.set('state', state);
-      url.searchParams.set('nonce', nonce);
-      url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
-      url.searchParams.set('code_challenge_method', 'S256');
-      return { kind: 'redirect', url: url.href };
-    },
+    submit: (_req, _fields, uid) => start({ kind: 'interaction', uid }),
+    start,
     async callback(url) {
       const state = url.searchParams.get('state') ?? '';
       const entry = pending.get(state);
@@ -133,11 +151,11 @@ export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
         // TLS from the token endpoint; a loopback provider is plain http, so it is always checked.
         await oauth.validateApplicationLevelSignature(as, response, requestOptions());
         const claims = oauth.getValidatedIdTokenClaims(result);
-        return { uid: entry.uid, outcome: decide(claims ?? {}, config) };
+        return { purpose: entry.purpose, outcome: decide(claims ?? {}, config) };
       } catch (error) {
         const denied = error instanceof oauth.AuthorizationResponseError;
         return {
-          uid: entry.uid,
+          purpose: entry.purpose,
           outcome: {
             kind: 'refused',
             message: denied
@@ -190,6 +208,42 @@ ${admin.form(action)}
     existing: (req) => team.existing(req),
     submit: (req, fields, uid) =>
       fields.method === 'oidc' ? team.submit(req, fields, uid) : admin.submit(req, fields, uid),
+    provider: team.provider,
+    start: (purpose) => team.start(purpose),
     callback: (url) => team.callback(url),
   };
+}
+
+/**
+ * Ends a dashboard sign-in with what the provider's return proved: a person's session (role `user`,
+ * the subject `decide` gave) in the same cookie `POST /api/session` sets, then 303 to the dashboard;
+ * or the 403 page that says why not. The cookie is set on this answer, not later: it is SameSite=Strict,
+ * so the browser keeps it from this cross-site return but sends it only with the dashboard's own
+ * (same-site) requests that follow.
+ */
+export async function finishDashboardSignIn(
+  reply: FastifyReply,
+  outcome: LoginOutcome,
+  options: { sessions: AdminSessionStore; baseUrl: string },
+): Promise<FastifyReply> {
+  const dashboard = `${new URL(options.baseUrl).pathname.replace(/\/+$/, '')}/`;
+  if (outcome.kind === 'account') {
+    const id = await options.sessions.create({ subject: outcome.accountId, role: 'user' });
+    return reply
+      .code(303)
+      .header('set-cookie', sessionCookie(id, secureCookies(options.baseUrl)))
+      .header('location', `${dashboard}#/`)
+      .send();
+  }
+  const message = outcome.kind === 'refused' ? outcome.message : 'The sign-in did not finish.';
+  return reply
+    .code(403)
+    .type('text/html; charset=utf-8')
+    .send(
+      page(
+        'Sign in to Gatehouse',
+        `<p class="problem" role="alert">${escapeHtml(message)}</p>
+<p><a href="${escapeHtml(dashboard)}">Back to Gatehouse</a></p>`,
+      ),
+    );
 }

@@ -36,9 +36,10 @@ export interface LoginMethod {
  * pasted into the form, compared in constant time (`verifyBearer` hashes both sides).
  */
 export function adminLogin(options: { adminToken: string; sessions: AdminSessionStore }): LoginMethod {
+  // Only the admin's session: a person's (team sign-in, role `user`) must never sign in as admin.
   const signedIn = async (req: FastifyRequest) => {
     const id = sessionIdFromCookie(req.headers.cookie);
-    return id !== undefined && (await options.sessions.touch(id));
+    return id !== undefined && (await options.sessions.touch(id))?.role === 'admin';
   };
   return {
     form: (action) => `<p>Sign in as the Gatehouse administrator.</p>

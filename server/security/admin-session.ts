@@ -7,6 +7,10 @@
  *
  * With a cookie the browser sends the credential by itself, so a mutating request must also prove
  * it comes from the gateway's own page: its `Origin` must be the gateway's origin (`originAllowed`).
+ *
+ * A session says who it is (issue 13, people in the dashboard): the admin (signed in with the admin
+ * token), or a person signed in through the company's OpenID provider in team mode, who may see and
+ * manage only their own keys and clients (the guard's `sessionMayCall`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -18,15 +22,31 @@ export const DEFAULT_SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
 
 const SESSION_ID_BYTES = 32;
 
+/** `admin`: everything; `user`: only their own keys and clients (`/api/session*`, `/api/me*`). */
+export type SessionRole = 'admin' | 'user';
+
+/** Who a dashboard session (or the admin bearer token) is. */
+export interface DashboardSession {
+  /** `admin` for the admin; a person's subject (as in their tokens) for a team sign-in. */
+  subject: string;
+  role: SessionRole;
+}
+
+/** The admin token's identity, as a bearer credential or as the session it signs in. */
+export const ADMIN_SESSION: Readonly<DashboardSession> = Object.freeze({ subject: 'admin', role: 'admin' });
+
 /**
  * Where sessions live. Ids are opaque random strings; implementations should keep only a hash of
  * them, so what they hold cannot be replayed as a cookie.
  */
 export interface AdminSessionStore {
-  /** Starts a session; resolves with its id (the cookie value). */
-  create(): Promise<string>;
-  /** True when `id` names a live session; that counts as activity (the idle time restarts). */
-  touch(id: string): Promise<boolean>;
+  /** Starts a session for `who`; resolves with its id (the cookie value). */
+  create(who: DashboardSession): Promise<string>;
+  /**
+   * Who `id`'s session is, when it is live; that counts as activity (the idle time restarts).
+   * Undefined when there is no such live session.
+   */
+  touch(id: string): Promise<DashboardSession | undefined>;
   /** Ends the session `id` names (no-op when there is none). */
   end(id: string): Promise<void>;
 }
@@ -43,8 +63,8 @@ export class MemoryAdminSessions implements AdminSessionStore {
   readonly #idleMs: number;
   readonly #now: () => number;
   readonly #random: (bytes: number) => Buffer;
-  /** sha256(id) → last activity (ms). */
-  readonly #seen = new Map<string, number>();
+  /** sha256(id) → who, and the last activity (ms). */
+  readonly #seen = new Map<string, { who: DashboardSession; last: number }>();
 
   constructor(options: MemoryAdminSessionsOptions = {}) {
     this.#idleMs = options.idleMs ?? DEFAULT_SESSION_IDLE_MS;
@@ -58,26 +78,26 @@ export class MemoryAdminSessions implements AdminSessionStore {
     return this.#seen.size;
   }
 
-  async create(): Promise<string> {
+  async create(who: DashboardSession): Promise<string> {
     this.#prune();
     const id = this.#random(SESSION_ID_BYTES).toString('base64url');
-    this.#seen.set(digest(id), this.#now());
+    this.#seen.set(digest(id), { who: { subject: who.subject, role: who.role }, last: this.#now() });
     return id;
   }
 
-  async touch(id: string): Promise<boolean> {
+  async touch(id: string): Promise<DashboardSession | undefined> {
     // Looked up by hash: the map's string comparison never runs on the secret itself, so its
     // timing says nothing about how much of a guessed id was right.
     const key = digest(id);
-    const last = this.#seen.get(key);
-    if (last === undefined) return false;
+    const entry = this.#seen.get(key);
+    if (entry === undefined) return undefined;
     const now = this.#now();
-    if (now - last >= this.#idleMs) {
+    if (now - entry.last >= this.#idleMs) {
       this.#seen.delete(key);
-      return false;
+      return undefined;
     }
-    this.#seen.set(key, now);
-    return true;
+    entry.last = now;
+    return { ...entry.who };
   }
 
   async end(id: string): Promise<void> {
@@ -86,7 +106,7 @@ export class MemoryAdminSessions implements AdminSessionStore {
 
   #prune(): void {
     const now = this.#now();
-    for (const [key, last] of this.#seen) if (now - last >= this.#idleMs) this.#seen.delete(key);
+    for (const [key, { last }] of this.#seen) if (now - last >= this.#idleMs) this.#seen.delete(key);
   }
 }
 
@@ -118,6 +138,11 @@ export function sessionIdFromCookie(header: string | undefined): string | undefi
  */
 export function sessionCookie(id: string, secure: boolean): string {
   return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}`;
+}
+
+/** True when the gateway is reached over https (`systemConfig.baseUrl`), so the cookie must be `Secure`. */
+export function secureCookies(baseUrl: string | undefined): boolean {
+  return baseUrl?.startsWith('https:') === true;
 }
 
 /** The `Set-Cookie` value that removes the session cookie from the browser. */

@@ -39,7 +39,7 @@ describe('sign-in with the admin token, then the session cookie', () => {
     const tab = await signIn(gw.base);
     const session = await tab.fetch('/api/session');
     assert.equal(session.status, 200);
-    assert.deepEqual(await session.json(), { signedIn: true });
+    assert.deepEqual(await session.json(), { signedIn: true, subject: 'admin', role: 'admin' });
     const secondTab = cookieClient(gw.base, tab.sessionId);
     const servers = await secondTab.fetch('/api/servers');
     assert.equal(servers.status, 200);
@@ -114,9 +114,10 @@ describe('sign-in with the admin token, then the session cookie', () => {
     assert.equal((await other.fetch('/api/session')).status, 200, 'other sessions stay');
   });
 
-  test('every /api route refuses a request without credentials, and a cross-site change with the cookie', async () => {
-    const routes = routesOf(gw.app.printRoutes({ commonPrefix: false })).filter(([, path]) =>
-      path.startsWith('/api/'),
+  test('every /api route but the two that start a sign-in refuses a request without credentials, and a cross-site change with the cookie', async () => {
+    const signInStarts = ['/api/session/methods', '/api/session/team'];
+    const routes = routesOf(gw.app.printRoutes({ commonPrefix: false })).filter(
+      ([, path]) => path.startsWith('/api/') && !signInStarts.includes(path),
     );
     assert.ok(routes.length >= 8, `the routes were found: ${JSON.stringify(routes)}`);
     const tab = await signIn(gw.base);
@@ -133,6 +134,13 @@ describe('sign-in with the admin token, then the session cookie', () => {
         assert.equal(crossSite.status, 403, `${method} ${pattern} with the cookie from another origin`);
       }
     }
+    // Without a team login (no company provider in the settings) they offer nothing.
+    const methods = await fetch(`${gw.base}/api/session/methods`);
+    assert.equal(methods.status, 200);
+    assert.deepEqual(await methods.json(), {});
+    const team = await fetch(`${gw.base}/api/session/team`, { redirect: 'manual' });
+    assert.equal(team.status, 409);
+    assert.equal(await errorCode(team), 'INBOUND_AUTH_NOT_CONFIGURED');
   });
 });
 

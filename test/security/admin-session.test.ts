@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  ADMIN_SESSION,
   clearedSessionCookie,
   isMutatingMethod,
   MemoryAdminSessions,
@@ -16,40 +17,48 @@ import {
 test('a session ends after the idle time without requests; each request restarts it', async () => {
   let now = 1_000_000;
   const sessions = new MemoryAdminSessions({ idleMs: 1000, now: () => now });
-  const id = await sessions.create();
+  const id = await sessions.create(ADMIN_SESSION);
   now += 999;
-  assert.equal(await sessions.touch(id), true, 'within the idle time');
+  assert.deepEqual(await sessions.touch(id), ADMIN_SESSION, 'within the idle time');
   now += 999;
-  assert.equal(await sessions.touch(id), true, 'the last request restarted the idle time');
+  assert.deepEqual(await sessions.touch(id), ADMIN_SESSION, 'the last request restarted the idle time');
   now += 1000;
-  assert.equal(await sessions.touch(id), false, 'idle for the whole idle time: ended');
+  assert.equal(await sessions.touch(id), undefined, 'idle for the whole idle time: ended');
   now += 1;
-  assert.equal(await sessions.touch(id), false, 'and it stays ended');
+  assert.equal(await sessions.touch(id), undefined, 'and it stays ended');
+});
+
+test('a session remembers who it is: the admin, or a person with the user role', async () => {
+  const sessions = new MemoryAdminSessions();
+  const admin = await sessions.create(ADMIN_SESSION);
+  const alice = await sessions.create({ subject: 'alice@example.com', role: 'user' });
+  assert.deepEqual(await sessions.touch(admin), { subject: 'admin', role: 'admin' });
+  assert.deepEqual(await sessions.touch(alice), { subject: 'alice@example.com', role: 'user' });
 });
 
 test('the default idle time is 12 hours', async () => {
   let now = 0;
   const sessions = new MemoryAdminSessions({ now: () => now });
-  const id = await sessions.create();
+  const id = await sessions.create(ADMIN_SESSION);
   now = 12 * 60 * 60 * 1000 - 1;
-  assert.equal(await sessions.touch(id), true);
+  assert.deepEqual(await sessions.touch(id), ADMIN_SESSION);
   now += 12 * 60 * 60 * 1000;
-  assert.equal(await sessions.touch(id), false);
+  assert.equal(await sessions.touch(id), undefined);
 });
 
 test('ended and expired sessions are dropped from memory; ids are 32 random bytes', async () => {
   let now = 0;
   const sessions = new MemoryAdminSessions({ idleMs: 10, now: () => now });
-  const a = await sessions.create();
-  const b = await sessions.create();
+  const a = await sessions.create(ADMIN_SESSION);
+  const b = await sessions.create(ADMIN_SESSION);
   assert.match(a, /^[A-Za-z0-9_-]{43}$/);
   assert.notEqual(a, b);
   await sessions.end(a);
-  assert.equal(await sessions.touch(a), false);
+  assert.equal(await sessions.touch(a), undefined);
   assert.equal(sessions.size, 1);
   now = 10;
   assert.equal(sessions.size, 0, 'expired sessions do not pile up');
-  assert.equal(await sessions.touch(b), false);
+  assert.equal(await sessions.touch(b), undefined);
 });
 
 test('the session id is read from a Cookie header among other cookies; odd values are none', () => {
