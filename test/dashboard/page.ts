@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ADMIN_TOKEN, waitUntil } from '../fixtures/gateway.js';
@@ -145,4 +146,36 @@ export async function waitForText(
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const AXE_URL_PATH = '/__axe__.js';
+
+/** One axe-core rule broken on the page. */
+export interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
+
+/**
+ * The serious and critical axe-core violations on the page. axe is loaded through one same-origin
+ * URL (`/__axe__.js`, routed in the browser to node_modules/axe-core): the page's CSP refuses an
+ * inlined script, and the gateway is left as it is.
+ */
+export async function axeViolations(page: Page): Promise<Violation[]> {
+  const loaded = await page.evaluate(() => 'axe' in window);
+  if (!loaded) {
+    await page.route(`**${AXE_URL_PATH}`, (route) =>
+      route.fulfill({ path: AXE_PATH, contentType: 'text/javascript' }),
+    );
+    await page.addScriptTag({ url: AXE_URL_PATH });
+  }
+  const results = await page.evaluate(() =>
+    (window as unknown as { axe: { run(context: Document): Promise<{ violations: Violation[] }> } }).axe.run(
+      document,
+    ),
+  );
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

@@ -9,30 +9,25 @@
  * still sees everything.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../fixtures/browser.js';
-import {
-  ADMIN_TOKEN,
-  FAST_TIMEOUTS,
-  initializeStatus,
-  nextEvent,
-  startGateway,
-  type TestGateway,
-} from '../fixtures/gateway.js';
+import { ADMIN_TOKEN, FAST_TIMEOUTS, initializeStatus, type TestGateway } from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 import { MemoryClientProvider, sdkSignIn } from '../inbound/oauth-client.js';
-import { assertPageClean, go, newPage, PHONE, screenshot, signIn, waitForText } from './page.js';
+import {
+  assertPageClean,
+  axeViolations,
+  go,
+  newPage,
+  PHONE,
+  screenshot,
+  signIn,
+  waitForText,
+} from './page.js';
 
-const SETTINGS = (upstreamUrl: string, login?: Record<string, unknown>) => ({
-  mcpServers: { alpha: { type: 'streamable-http', url: upstreamUrl } },
-  systemConfig: {
-    timeouts: FAST_TIMEOUTS,
-    inboundAuth: { oauth: { enabled: true, ...(login ? { login } : {}) } },
-  },
-});
+import { startTeamGateway } from '../inbound/team-gateway.js';
 
 interface KeyView {
   id: string;
@@ -42,30 +37,11 @@ interface KeyView {
   createdBy: string;
 }
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const AXE_URL_PATH = '/__axe__.js';
-
-/** axe-core through a same-origin URL the CSP allows (see screens.test.ts); serious and critical only. */
+/** The serious and critical axe violations, in words. */
 async function axeProblems(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) {
-    await page.route(`**${AXE_URL_PATH}`, (route) =>
-      route.fulfill({ path: AXE_PATH, contentType: 'text/javascript' }),
-    );
-    await page.addScriptTag({ url: AXE_URL_PATH });
-  }
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: unknown[] }> } })
-      .axe;
-    return (await axe.run(document)).violations as Array<{
-      id: string;
-      impact: string | null;
-      help: string;
-      nodes: Array<{ target: unknown[] }>;
-    }>;
-  });
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+  return (await axeViolations(page)).map(
+    (v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`,
+  );
 }
 
 /** The visible links of the main navigation, by text. */
@@ -91,32 +67,12 @@ describe('people of the team in the dashboard', () => {
     upstream = await startHttpUpstream('alpha');
     idp = await startAuthServer({ emailClaims: true, emailVerified: true });
     providerHost = new URL(idp.issuer).host;
-    gw = await startGateway(SETTINGS(upstream.url));
-    local = gw.base.replace('127.0.0.1', 'localhost');
-    const registered = await fetch(`${idp.issuer}/reg`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_name: 'Gatehouse',
-        redirect_uris: [`${local}/oauth2/login/callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      }),
-    });
-    assert.equal(registered.status, 201);
-    const client = (await registered.json()) as { client_id: string; client_secret: string };
-    const changed = nextEvent((listener) => gw.store.on('change', listener), 'team mode to apply');
-    await gw.writeSettings(
-      SETTINGS(upstream.url, {
-        issuer: idp.issuer,
-        clientId: client.client_id,
-        clientSecret: client.client_secret,
-        scopes: ['openid', 'email'],
-        allowedDomains: ['example.com'],
-      }),
-    );
-    await changed;
+    ({ gw, local } = await startTeamGateway(
+      idp,
+      upstream.url,
+      { allowedDomains: ['example.com'] },
+      { system: { timeouts: FAST_TIMEOUTS } },
+    ));
     await gw.waitForServer('alpha', (s) => s.status === 'connected');
     browser = await launchChromium();
   });

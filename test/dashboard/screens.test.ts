@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -27,6 +26,7 @@ import {
   DESKTOP,
   PHONE,
   assertPageClean,
+  axeViolations,
   go,
   newPage,
   screenshot,
@@ -34,33 +34,6 @@ import {
   waitForCard,
   waitForText,
 } from './page.js';
-
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const AXE_URL_PATH = '/__axe__.js';
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: unknown[] }>;
-}
-
-/** Loads axe-core into the page through a same-origin URL the CSP allows, and runs it. */
-async function axeViolations(page: Page): Promise<Violation[]> {
-  const loaded = await page.evaluate(() => 'axe' in window);
-  if (!loaded) {
-    await page.route(`**${AXE_URL_PATH}`, (route) =>
-      route.fulfill({ path: AXE_PATH, contentType: 'text/javascript' }),
-    );
-    await page.addScriptTag({ url: AXE_URL_PATH });
-  }
-  const results = await page.evaluate(() =>
-    (window as unknown as { axe: { run(context: Document): Promise<{ violations: Violation[] }> } }).axe.run(
-      document,
-    ),
-  );
-  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
 
 /** Nothing on the page is wider than the window (no sideways scrolling at 375 px). */
 async function overflow(page: Page): Promise<number> {

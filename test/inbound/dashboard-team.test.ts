@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { sessionMayCall } from '../../server/api/admin-guard.js';
 import { launchChromium } from '../fixtures/browser.js';
-import { initializeStatus, nextEvent, startGateway, type TestGateway } from '../fixtures/gateway.js';
+import { initializeStatus, type TestGateway } from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 import {
@@ -21,43 +21,7 @@ import {
   type CookieClient,
 } from '../api/admin-session-client.js';
 import { MemoryClientProvider, sdkSignIn } from './oauth-client.js';
-
-const SETTINGS = (upstreamUrl: string, login?: Record<string, unknown>) => ({
-  mcpServers: { alpha: { type: 'streamable-http', url: upstreamUrl } },
-  systemConfig: { inboundAuth: { oauth: { enabled: true, ...(login ? { login } : {}) } } },
-});
-
-/** Starts the gateway, registers it at `idp` (RFC 7591), then switches it to team mode. */
-async function teamGateway(idp: AuthServer, upstreamUrl: string, rules: Record<string, unknown>) {
-  const gw = await startGateway(SETTINGS(upstreamUrl));
-  // Gatehouse names itself http://localhost:<port> (no baseUrl): its redirect URI at the provider.
-  const local = gw.base.replace('127.0.0.1', 'localhost');
-  const registered = await fetch(`${idp.issuer}/reg`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      client_name: 'Gatehouse',
-      redirect_uris: [`${local}/oauth2/login/callback`],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    }),
-  });
-  assert.equal(registered.status, 201);
-  const client = (await registered.json()) as { client_id: string; client_secret: string };
-  const changed = nextEvent((listener) => gw.store.on('change', listener), 'team mode to apply');
-  await gw.writeSettings(
-    SETTINGS(upstreamUrl, {
-      issuer: idp.issuer,
-      clientId: client.client_id,
-      clientSecret: client.client_secret,
-      scopes: ['openid', 'email'],
-      ...rules,
-    }),
-  );
-  await changed;
-  return { gw, local };
-}
+import { startTeamGateway } from './team-gateway.js';
 
 /** What the provider's return to Gatehouse answered, after a person's dashboard sign-in. */
 interface CallbackAnswer {
@@ -187,7 +151,7 @@ describe('team mode: people sign in to the dashboard and manage their own keys a
   before(async () => {
     upstream = await startHttpUpstream('alpha');
     idp = await startAuthServer({ emailClaims: true, emailVerified: true });
-    ({ gw, local } = await teamGateway(idp, upstream.url, { allowedDomains: ['example.com'] }));
+    ({ gw, local } = await startTeamGateway(idp, upstream.url, { allowedDomains: ['example.com'] }));
     await gw.waitForServer('alpha', (s) => s.status === 'connected');
     alice = await personSession(local, 'alice');
   });

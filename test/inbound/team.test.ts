@@ -14,60 +14,11 @@ import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decide, type OidcLoginConfig } from '../../server/inbound/login-oidc.js';
-import { nextEvent, startGateway, type TestGateway } from '../fixtures/gateway.js';
+import type { TestGateway } from '../fixtures/gateway.js';
 import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
 import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
 import { actAsPerson, MemoryClientProvider, type PersonResult } from './oauth-client.js';
-
-const SETTINGS = (upstreamUrl: string, login?: Record<string, unknown>) => ({
-  mcpServers: { alpha: { type: 'streamable-http', url: upstreamUrl } },
-  systemConfig: { inboundAuth: { oauth: { enabled: true, ...(login ? { login } : {}) } } },
-});
-
-/** Registers Gatehouse at the company's provider (RFC 7591) as a confidential client. */
-async function registerAtProvider(idp: AuthServer, redirectUri: string) {
-  const response = await fetch(`${idp.issuer}/reg`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      client_name: 'Gatehouse',
-      redirect_uris: [redirectUri],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    }),
-  });
-  assert.equal(response.status, 201, await response.clone().text());
-  return (await response.json()) as { client_id: string; client_secret: string };
-}
-
-/** Starts the gateway (admin sign-in), registers it at `idp`, then switches it to team mode. */
-async function teamGateway(
-  idp: AuthServer,
-  upstreamUrl: string,
-  rules: Record<string, unknown>,
-  fetchImpl?: typeof fetch,
-): Promise<{ gw: TestGateway; local: string }> {
-  const gw = await startGateway(SETTINGS(upstreamUrl), fetchImpl ? { fetch: fetchImpl } : {});
-  // Gatehouse names itself http://localhost:<port> (no baseUrl): its redirect URI at the provider.
-  const local = gw.base.replace('127.0.0.1', 'localhost');
-  const client = await registerAtProvider(idp, `${local}/oauth2/login/callback`);
-  const changed = nextEvent(
-    (listener) => gw.store.on('change', listener),
-    'the team sign-in settings to apply',
-  );
-  await gw.writeSettings(
-    SETTINGS(upstreamUrl, {
-      issuer: idp.issuer,
-      clientId: client.client_id,
-      clientSecret: client.client_secret,
-      scopes: ['openid', 'email'],
-      ...rules,
-    }),
-  );
-  await changed;
-  return { gw, local };
-}
+import { startTeamGateway } from './team-gateway.js';
 
 /** The person's whole MCP client flow; `seen` collects every redirect target (the callback among them). */
 async function signIn(local: string, account: string, seen: URL[] = []) {
@@ -108,7 +59,7 @@ describe('team mode: people sign in through the company’s OpenID provider', ()
   before(async () => {
     upstream = await startHttpUpstream('alpha');
     idp = await startAuthServer({ emailClaims: true, emailVerified: true });
-    ({ gw, local } = await teamGateway(idp, upstream.url, { allowedDomains: ['example.com'] }));
+    ({ gw, local } = await startTeamGateway(idp, upstream.url, { allowedDomains: ['example.com'] }));
     await gw.waitForServer('alpha', (s) => s.status === 'connected');
   });
   after(async () => {
@@ -266,7 +217,7 @@ describe('team mode: the ID token’s signature is checked', () => {
       if (tamper && url === idp.jwksUri) return Response.json(forged);
       return fetch(input, init);
     }) as typeof fetch;
-    ({ gw, local } = await teamGateway(idp, upstream.url, {}, fetchImpl));
+    ({ gw, local } = await startTeamGateway(idp, upstream.url, {}, { fetch: fetchImpl }));
   });
   after(async () => {
     await gw.close();
