@@ -116,3 +116,13 @@ export function setSwitch(button, checked) {
   const value = String(Boolean(checked));
   if (button.getAttribute('aria-checked') !== value) button.setAttribute('aria-checked', value);
 }
+
+/**
+ * Fills a form's problem box (an element with tabindex=-1) with `parts` (null ones left out),
+ * shows it and moves the focus there, so a screen reader reads what went wrong.
+ */
+export function showProblemBox(box, ...parts) {
+  box.replaceChildren(...parts.filter(Boolean));
+  box.hidden = false;
+  box.focus();
+}

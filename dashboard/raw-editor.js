@@ -6,7 +6,7 @@
  * the file changed on disk meanwhile. Success is said only after the gateway said 200.
  */
 import { api, ApiError, describeError, placeOf } from './api.js';
-import { h, setText } from './dom.js';
+import { h, setText, showProblemBox } from './dom.js';
 
 export function mountRawEditor(container) {
   const text = h('textarea', {
@@ -96,9 +96,7 @@ export function mountRawEditor(container) {
         : null,
       extra,
     ];
-    problems.replaceChildren(...parts.filter(Boolean));
-    problems.hidden = false;
-    problems.focus();
+    showProblemBox(problems, ...parts);
   };
 
   form.addEventListener('submit', async (event) => {

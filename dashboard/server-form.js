@@ -6,7 +6,7 @@
  * as they were, in their place.
  */
 import { api, ApiError, describeError, placeOf, serverPath } from './api.js';
-import { field, h } from './dom.js';
+import { field, h, showProblemBox } from './dom.js';
 import { inputDeclarations, keepSecrets, keyValueRows, linesField, textField } from './entry-fields.js';
 import { oauthBlock } from './oauth-fields.js';
 import { go, serverHref } from './router.js';
@@ -216,9 +216,7 @@ function serverForm({ mode, name = '', entry, version, reload }) {
       list.length ? h('ul', {}, ...list.map((p) => h('li', { text: `${placeOf(p)}: ${p.message}` }))) : null,
       extra,
     ];
-    problems.replaceChildren(...parts.filter(Boolean));
-    problems.hidden = false;
-    problems.focus();
+    showProblemBox(problems, ...parts);
   };
 
   form.addEventListener('submit', async (event) => {

@@ -56,17 +56,23 @@ function settings(a: HttpUpstream, b: HttpUpstream, inboundAuth?: object): objec
   };
 }
 
+/** Upstreams alpha and beta (beta in group team) behind a gateway, both connected. */
+async function twoUpstreams(inboundAuth?: object) {
+  const a = await startHttpUpstream('alpha');
+  const b = await startHttpUpstream('beta');
+  const gw = await startGateway(settings(a, b, inboundAuth));
+  await gw.waitForServer('alpha', (s) => s.status === 'connected');
+  await gw.waitForServer('beta', (s) => s.status === 'connected');
+  return { a, b, gw };
+}
+
 describe('inbound authentication with inboundAuth configured', () => {
   let a: HttpUpstream;
   let b: HttpUpstream;
   let gw: TestGateway;
 
   before(async () => {
-    a = await startHttpUpstream('alpha');
-    b = await startHttpUpstream('beta');
-    gw = await startGateway(settings(a, b, {}));
-    await gw.waitForServer('alpha', (s) => s.status === 'connected');
-    await gw.waitForServer('beta', (s) => s.status === 'connected');
+    ({ a, b, gw } = await twoUpstreams({}));
   });
   after(async () => {
     await gw?.close();
@@ -269,11 +275,7 @@ describe('inbound authentication without inboundAuth (loopback)', () => {
   let gw: TestGateway;
 
   before(async () => {
-    a = await startHttpUpstream('alpha');
-    b = await startHttpUpstream('beta');
-    gw = await startGateway(settings(a, b));
-    await gw.waitForServer('alpha', (s) => s.status === 'connected');
-    await gw.waitForServer('beta', (s) => s.status === 'connected');
+    ({ a, b, gw } = await twoUpstreams());
   });
   after(async () => {
     await gw?.close();

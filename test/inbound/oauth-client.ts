@@ -16,6 +16,7 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { ADMIN_TOKEN } from '../fixtures/gateway.js';
+import { cookieHeader, keepCookies } from '../fixtures/oidc-provider.js';
 
 /** The redirect URI the test clients register (nothing listens there: the test reads the Location). */
 export const REDIRECT_URI = 'http://127.0.0.1:47123/callback';
@@ -112,7 +113,7 @@ export async function actAsPerson(
   };
   for (let hop = 0; hop < 20; hop++) {
     const jar = jarOf(next.url);
-    const cookies = [...jar].map(([k, v]) => `${k}=${v}`);
+    const cookies = [cookieHeader(jar)].filter(Boolean);
     if (options.cookie) cookies.push(options.cookie);
     const response = await fetch(next.url, {
       method: next.method,
@@ -120,13 +121,7 @@ export async function actAsPerson(
       headers: { cookie: cookies.join('; ') },
       ...(next.body ? { body: next.body } : {}),
     });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()];
-      if (value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
+    keepCookies(jar, response);
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();
