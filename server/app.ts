@@ -17,9 +17,11 @@ import type { Logger } from './log.js';
 import { MemoryAdminSessions, type AdminSessionStore } from './security/admin-session.js';
 import { allowedHostNames, hostName, isLoopback } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
+import { connectLink, connectRoutes } from './api/connect-routes.js';
 import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
 import { FileStateStore, type StateStore } from './settings/state-store.js';
+import { StateCredentialStore } from './settings/state-credentials.js';
 import { ApiKeyStore } from './security/api-keys.js';
 import { InboundAuthenticator } from './security/inbound-auth.js';
 import { createJwtVerifier } from './security/jwt-verifier.js';
@@ -126,6 +128,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const port = new URL(publicBaseUrl()).port;
     return ['localhost', '127.0.0.1', '[::1]'].map((host) => `http://${host}:${port}`);
   };
+  // Gateway-wide records (API keys, the own authorization server, per-user upstream credentials).
+  const state =
+    options.state ?? (await FileStateStore.open({ dir: store.dir, secrets: store.secrets, logger }));
   const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs, logger });
   const manager = new UpstreamManager({
     logger,
@@ -133,6 +138,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     relay: relay.relay,
     oauth: {
       store: options.credentials ?? new SettingsCredentialStore({ store }),
+      userStore: new StateCredentialStore(state),
       redirectUri: () => `${publicBaseUrl()}/oauth/callback`,
       fetch: options.fetch,
     },
@@ -146,6 +152,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     serverInfo: SERVER_INFO,
     relay,
     sessionIdleMs: options.sessionIdleMs,
+    personLink: (server, person, need) =>
+      need === 'authorize' ? connectLink(publicBaseUrl(), server, person) : `${publicBaseUrl()}/#/my-servers`,
     authorizationHint: (server) => {
       const status = manager.authStatus(server);
       return {
@@ -159,8 +167,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   // Inbound identity: API keys, the admin token, and the token verifiers the settings name.
   const adminSessions = options.adminSessions ?? new MemoryAdminSessions();
-  const state =
-    options.state ?? (await FileStateStore.open({ dir: store.dir, secrets: store.secrets, logger }));
   const keys = await ApiKeyStore.open(state);
   // Gatehouse's own authorization server (server/inbound): built on first use, mounted below when enabled.
   const ownServer = createAuthorizationServer({
@@ -261,7 +267,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   // A change of inboundAuth.oauth.enabled needs a restart (its routes are mounted once).
   if (store.current.system.inboundAuth?.oauth?.enabled) await ownServer.register(app);
-  await app.register(oauthRoutes, { manager });
+  await app.register(oauthRoutes, {
+    manager,
+    secrets: store.secrets,
+    baseUrl: () => store.current.system.baseUrl,
+  });
+  await app.register(connectRoutes, {
+    manager,
+    sessions: adminSessions,
+    secrets: store.secrets,
+    baseUrl: () => store.current.system.baseUrl,
+    teamSignIn: () => ownServer.dashboard.provider() !== undefined,
+  });
   await registerDashboard(app, options.dashboardDir ?? findDashboard());
 
   app.addHook('onReady', async () => {

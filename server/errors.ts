@@ -136,6 +136,28 @@ export const ERROR_TABLE = {
   INBOUND_GRANT_NOT_FOUND: { status: 404, message: 'No authorized client has that grant id' },
   ADMIN_REQUIRED: { status: 403, message: 'This needs the Gatehouse administrator' },
 
+  // issue 14, per-user credentials: a person's own connections ("My servers")
+  SERVER_NOT_PER_USER: {
+    status: 409,
+    message: "The server's credentials are shared: the administrator connects it, not each person",
+  },
+
+  // issue 14, per-user credentials: a person's connections and their browser binding (lead)
+  PER_USER_LIMIT: {
+    status: 503,
+    message: 'Every per-person connection is busy (systemConfig.perUser.maxConnections); try again shortly',
+  },
+  OAUTH_BROWSER_MISMATCH: {
+    status: 403,
+    message:
+      'This authorization was started for another person, or in another browser: open the link you were given in your own signed-in browser',
+  },
+  SERVER_PER_USER: {
+    status: 409,
+    message: "The server uses each person's own credentials: each person connects it under My servers",
+  },
+  AUTHORIZATION_DECLINED: { status: 403, message: 'The person declined to authorize the server' },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;
 

@@ -9,9 +9,20 @@ const CALLBACK_STYLE =
 export const CALLBACK_STYLE_SOURCE = `'sha256-${createHash('sha256').update(CALLBACK_STYLE).digest('base64')}'`;
 
 /** The small HTML page a person sees after the authorization server sends them back. */
-export function callbackPage(input: { ok: boolean; message: string; code?: string }): string {
-  const title = input.ok ? 'Authorized' : 'Authorization failed';
-  const code = input.code ? `<p><code>${escapeHtml(input.code)}</code></p>` : '';
+export function callbackPage(input: {
+  ok: boolean;
+  message: string;
+  code?: string;
+  /** Default: "Authorized" or "Authorization failed". */
+  title?: string;
+  /** Links the person may follow next (Gatehouse's own pages). */
+  links?: Array<{ href: string; text: string }>;
+}): string {
+  const title = escapeHtml(input.title ?? (input.ok ? 'Authorized' : 'Authorization failed'));
+  const links = (input.links ?? [])
+    .map((link) => `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>`)
+    .join('');
+  const code = (input.code ? `<p><code>${escapeHtml(input.code)}</code></p>` : '') + links;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Gatehouse: ${title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -10,7 +10,8 @@ import type { AuthStatus } from '../oauth/engine.js';
 import type { StageKind } from '../oauth/stage.js';
 import { redactEntry } from '../settings/form-secrets.js';
 import { entryVersion } from '../settings/gateway-fields.js';
-import type { UpstreamConnection } from '../upstream/connection.js';
+import type { CredentialsMode } from '../settings/types.js';
+import type { UpstreamView } from '../upstream/per-user.js';
 import { referencedInputs } from '../upstream/inputs.js';
 import type { ConnectionState } from '../upstream/state.js';
 import { listProblems } from '../upstream/lists.js';
@@ -43,7 +44,11 @@ export interface ServerStatus {
   name: string;
   type: string;
   enabled: boolean;
-  status: UpstreamConnection['state']['status'];
+  /** Whose credentials reach the server: the one set of everyone, or each person's own. */
+  credentials: CredentialsMode;
+  /** Per-user servers: people with credentials stored, and their connections running now (counts only). */
+  people?: { people: number; connected: number };
+  status: UpstreamView['state']['status'];
   label: ServerLabel;
   error?: { code: string; message: string };
   nextRetryAt?: number | null;
@@ -148,11 +153,7 @@ export function authLabel(stage: StageKind, needs?: AuthNeeds): AuthLabel {
 }
 
 /** Pure projection of a connection's state onto the summary's shape. */
-export function serverStatus(
-  connection: UpstreamConnection,
-  catalog: Catalog,
-  auth?: AuthStatus,
-): ServerStatus {
+export function serverStatus(connection: UpstreamView, catalog: Catalog, auth?: AuthStatus): ServerStatus {
   const state = connection.state;
   const config = connection.config;
   const exposed = new Map(
@@ -166,6 +167,7 @@ export function serverStatus(
     name: connection.name,
     type: connection.transportKind,
     enabled: config.enabled,
+    credentials: config.credentials,
     status: state.status,
     label: serverLabel(state, summary),
     tools: connection.lists.tools.map((tool) => ({
@@ -195,7 +197,7 @@ export function serverStatus(
  * uninterpolated) redacted, with its version.
  */
 export function serverDetail(
-  connection: UpstreamConnection,
+  connection: UpstreamView,
   catalog: Catalog,
   auth?: AuthStatus,
   rawEntry?: Record<string, unknown>,
@@ -230,7 +232,7 @@ export function serverDetail(
 }
 
 /** The inputs a server uses that have no value, once its stored values were read. */
-function missingInputs(connection: UpstreamConnection): string[] | undefined {
+function missingInputs(connection: UpstreamView): string[] | undefined {
   const set = connection.inputsSet;
   if (connection.config.inputs.length === 0 || set === undefined) return undefined;
   return referencedInputs(connection.config).filter((id) => !set.has(id));
@@ -241,7 +243,7 @@ function missingInputs(connection: UpstreamConnection): string[] | undefined {
  * with nothing but them (no OAuth engine) was refused: they are wrong.
  */
 function credentialsNeeded(
-  connection: UpstreamConnection,
+  connection: UpstreamView,
   auth: AuthStatus | undefined,
   missing: string[] | undefined,
 ): boolean {

@@ -20,8 +20,10 @@ import type { FastifyInstance } from 'fastify';
 import { GatehouseError, isGatehouseError, type ErrorCode } from '../errors.js';
 import { forwardOptions } from '../gateway/forward-options.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
+import type { UpstreamView } from '../upstream/per-user.js';
 import type { UpstreamManager } from '../upstream/manager.js';
 import { plainErrorText } from '../upstream/mcp-error-text.js';
+import { ADMIN_SESSION } from '../security/admin-session.js';
 
 export interface ToolsRoutesOptions {
   manager: UpstreamManager;
@@ -45,7 +47,7 @@ const PROGRESS_TOKEN = 'try-it';
  *   server is connected and does not list the tool (while it is down its tools are unknown, and the
  *   call reports the server's state instead)
  */
-export function toolTarget(manager: UpstreamManager, name: string, tool: string): UpstreamConnection {
+export function toolTarget(manager: UpstreamManager, name: string, tool: string): UpstreamView {
   const connection = manager.get(name);
   if (!connection) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
   if (connection.config.tools[tool]?.enabled === false) {
@@ -126,7 +128,7 @@ export async function toolsRoutes(app: FastifyInstance, opts: ToolsRoutesOptions
     Body: { arguments?: Record<string, unknown> } | undefined;
   }>('/api/servers/:name/tools/:tool/call', { schema: { body: BODY_SCHEMA } }, async (req, reply) => {
     const { name, tool } = req.params;
-    const connection = toolTarget(opts.manager, name, tool);
+    toolTarget(opts.manager, name, tool);
     const cancel = new AbortController();
     running.add(cancel);
 
@@ -150,14 +152,21 @@ export async function toolsRoutes(app: FastifyInstance, opts: ToolsRoutesOptions
     });
 
     try {
-      const result = await callTool(
-        connection,
-        { tool, arguments: req.body?.arguments },
-        {
-          signal: cancel.signal,
-          timeoutMs: opts.requestTimeoutMs(),
-          onProgress: (progress) => send('progress', progress),
-        },
+      // The dashboard is the administrator: on a per-user server the call goes out as them.
+      const result = await opts.manager.use(
+        name,
+        ADMIN_SESSION.subject,
+        (connection) =>
+          callTool(
+            connection,
+            { tool, arguments: req.body?.arguments },
+            {
+              signal: cancel.signal,
+              timeoutMs: opts.requestTimeoutMs(),
+              onProgress: (progress) => send('progress', progress),
+            },
+          ),
+        cancel.signal,
       );
       send('result', result);
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import type { Logger } from '../log.js';
-import type { UpstreamConnection } from '../upstream/connection.js';
+import type { UpstreamView } from '../upstream/per-user.js';
 import type { ListKind } from '../upstream/lists.js';
 import { withJson } from './messages.js';
 import { exposeNames, type Named } from './naming.js';
@@ -18,7 +18,7 @@ export type ListResults = {
 };
 
 export interface CatalogSource {
-  list(): UpstreamConnection[];
+  list(): UpstreamView[];
 }
 
 export interface Routed {
@@ -256,7 +256,7 @@ export class Catalog {
   }
 
   #byPrefix(exposed: string): { server: string; name: undefined } | undefined {
-    let best: UpstreamConnection | undefined;
+    let best: UpstreamView | undefined;
     for (const connection of this.#source.list()) {
       const server = connection.name;
       if (

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { covers, type Principal } from '../security/principal.js';
 import type { Settings } from '../settings/types.js';
 import type { ListKind } from '../upstream/lists.js';
-import type { UpstreamManager } from '../upstream/manager.js';
+import { relayKey, type UpstreamManager } from '../upstream/manager.js';
 import { sendingPlainErrors } from '../upstream/mcp-error-text.js';
 import { Catalog, type Scope } from './catalog.js';
 import type { CallerRelay } from './relay.js';
@@ -18,6 +18,8 @@ export interface GatewayOptions {
   logger: Logger;
   serverInfo: { name: string; version: string };
   authorizationHint: (server: string) => { url?: string; how: string };
+  /** Where a person authorizes a per-user server (the connect link) or sets its inputs (the dashboard). */
+  personLink: (server: string, person: string, need: 'authorize' | 'inputs') => string;
   relay: CallerRelay;
   /** A Streamable HTTP session with no request for this long is closed (default 1 hour). */
   sessionIdleMs?: number;
@@ -254,7 +256,13 @@ export class Gateway {
   #newServer(scopeName: string, scope: Scope, principal: () => Principal) {
     return createSessionServer(scopeName, scope, principal, {
       catalog: this.catalog,
-      upstream: (name) => this.#options.manager.get(name),
+      use: (name, person, fn, signal) => this.#options.manager.use(name, person, fn, signal),
+      perUser: {
+        is: (name) => this.#options.manager.isPerUser(name),
+        link: this.#options.personLink,
+        wait: (name, person, signal) => this.#options.manager.waitForPerson(name, person, signal),
+      },
+      relayKey,
       authorizationHint: this.#options.authorizationHint,
       requestTimeoutMs: () => this.#options.settings().system.timeouts.requestMs,
       relay: this.#options.relay,

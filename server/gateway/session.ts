@@ -15,23 +15,46 @@ import {
   type ServerNotification,
   type ServerRequest,
   UrlElicitationRequiredError,
+  ErrorCode,
 } from '@modelcontextprotocol/sdk/types.js';
-import { GatehouseError } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { covers, type Principal } from '../security/principal.js';
+import { covers, ownerOf, type Principal } from '../security/principal.js';
 import type { UpstreamConnection } from '../upstream/connection.js';
 import { LazyJsonSchemaValidator } from '../upstream/lazy-validator.js';
 import type { ListKind } from '../upstream/lists.js';
 import type { Catalog, Scope } from './catalog.js';
 import { forwardOptions } from './forward-options.js';
-import { toMcpError } from './mcp-errors.js';
+import { RpcError, toMcpError } from './mcp-errors.js';
 import type { Caller, CallerRelay } from './relay.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
+/** How long a call waits for a person to finish authorizing (the authorization's `state` lives as long). */
+const PERSON_WAIT_MS = 10 * 60 * 1000;
+
+/** Per-user servers (issue 14): whose they are, where a person authorizes, and waiting for them. */
+export interface PerUserDeps {
+  is(server: string): boolean;
+  /** Where `person` authorizes `server` (the connect link) or sets its inputs (the dashboard). */
+  link(server: string, person: string, need: 'authorize' | 'inputs'): string;
+  /** Resolves once `person` has authorized `server` or set its inputs. */
+  wait(server: string, person: string, signal: AbortSignal): Promise<void>;
+}
+
 export interface SessionDeps {
   catalog: Catalog;
-  upstream: (server: string) => UpstreamConnection | undefined;
+  /** Runs `fn` on the connection that serves `person` on `server` (per-user: theirs). */
+  use: <T>(
+    server: string,
+    person: string,
+    fn: (connection: UpstreamConnection) => Promise<T>,
+    signal?: AbortSignal,
+  ) => Promise<T>;
+  perUser: PerUserDeps;
+  /** The relay's name for a person's callers of a server (relayKey in upstream/manager.ts). */
+  relayKey: (server: string, person: string | undefined) => string;
   /** Where a person authorizes a server (for error messages and URL elicitation). */
   authorizationHint: (server: string) => { url?: string; how: string };
   requestTimeoutMs: () => number;
@@ -148,24 +171,39 @@ export function createSessionServer(
       options: ReturnType<typeof forwardOptions>,
     ) => Promise<T>,
   ): Promise<T> {
-    const upstream = deps.upstream(serverName);
-    if (!upstream)
-      throw toMcpError(new GatehouseError('SERVER_NOT_FOUND', `no server named "${serverName}"`));
+    const perUser = deps.perUser.is(serverName);
+    const person = ownerOf(principal());
     const options = forwardOptions(extra, deps.requestTimeoutMs());
     const caller: Caller = {
       extra,
       capabilities: () => server.getClientCapabilities(),
       notify: (notification) => server.notification(notification),
     };
-    const leave = deps.relay.enter(serverName, caller);
+    const relayKey = deps.relayKey(serverName, perUser ? person : undefined);
+    const run = () =>
+      deps.use(
+        serverName,
+        person,
+        (upstream) => upstream.request((client) => send(client, options)),
+        extra.signal,
+      );
+    const leave = deps.relay.enter(relayKey, caller);
     try {
-      return await upstream.request((client) => send(client, options));
+      try {
+        return await run();
+      } catch (error) {
+        const need = perUser ? personNeeds(error) : undefined;
+        if (!need) throw error;
+        // The person has not authorized this server (or typed in its inputs) for themselves yet.
+        await askPerson(serverName, person, need, error as GatehouseError, extra);
+        return await run();
+      }
     } catch (error) {
       // MCP 2025-11-25: the upstream asks the client to open URLs (-32042) and later announces each
       // one's completion, after which the client may retry the call.
       if (error instanceof UrlElicitationRequiredError) {
         for (const { elicitationId } of error.elicitations) {
-          deps.relay.awaitCompletion(serverName, elicitationId, caller);
+          deps.relay.awaitCompletion(relayKey, elicitationId, caller);
         }
       }
       throw toMcpError(error, {
@@ -177,11 +215,78 @@ export function createSessionServer(
     }
   }
 
+  /**
+   * MCP 2025-11-25 URL-mode elicitation for a per-user server: a client that supports it is asked
+   * to open the person's own link in-band, and the call waits until they have finished there (the
+   * completion is announced, then the call goes on); any other client gets -32042 with the link.
+   * The link leads through Gatehouse, which checks the browser is signed in as this person.
+   */
+  async function askPerson(
+    serverName: string,
+    person: string,
+    need: 'authorize' | 'inputs',
+    error: GatehouseError,
+    extra: Extra,
+  ): Promise<void> {
+    const url = deps.perUser.link(serverName, person, need);
+    const message =
+      need === 'authorize'
+        ? `${error.message}. Open ${url} to authorize it as yourself`
+        : `${error.message}. Open ${url} to set your own credentials for it`;
+    const elicitationId = randomUUID();
+    if (!supportsUrlElicitation(server)) {
+      throw new RpcError(ErrorCode.UrlElicitationRequired, message, {
+        code: error.code,
+        server: serverName,
+        elicitations: [{ mode: 'url', elicitationId, url, message }],
+      });
+    }
+    const signal = AbortSignal.any([extra.signal, AbortSignal.timeout(PERSON_WAIT_MS)]);
+    const done = new AbortController();
+    // Listening starts before the client is asked: a quick person cannot finish unseen.
+    const ready = deps.perUser.wait(serverName, person, AbortSignal.any([signal, done.signal]));
+    ready.catch(() => undefined);
+    try {
+      const answer = await server.elicitInput(
+        { mode: 'url', message, url, elicitationId },
+        { signal, timeout: PERSON_WAIT_MS },
+      );
+      if (answer.action !== 'accept') {
+        throw new GatehouseError(
+          'AUTHORIZATION_DECLINED',
+          `the person did not open the link for "${serverName}"`,
+          {
+            details: { server: serverName },
+          },
+        );
+      }
+      await ready;
+    } finally {
+      done.abort();
+    }
+    await server
+      .createElicitationCompletionNotifier(elicitationId)()
+      .catch((failure: unknown) =>
+        deps.logger.debug({ err: String(failure) }, 'elicitation/complete not delivered'),
+      );
+  }
+
   const unsubscribe = catalog.onChange((servers, kinds) => {
     if (![...servers].some(scope)) return;
     notify(server, kinds, deps.logger);
   });
   return { server, dispose: unsubscribe };
+}
+
+/** What a person must do before a per-user server answers them, judged from the call's failure. */
+function personNeeds(error: unknown): 'authorize' | 'inputs' | undefined {
+  if (
+    isGatehouseError(error, 'UPSTREAM_AUTH_REQUIRED') ||
+    isGatehouseError(error, 'OAUTH_INSUFFICIENT_SCOPE')
+  )
+    return 'authorize';
+  if (isGatehouseError(error, 'UPSTREAM_CREDENTIALS_REQUIRED')) return 'inputs';
+  return undefined;
 }
 
 function supportsUrlElicitation(server: Server): boolean {

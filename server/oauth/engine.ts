@@ -33,7 +33,7 @@ import { isStale } from './tokens.js';
 import type { FetchLike } from '../security/ssrf.js';
 import { createUpstreamFetch, type UpstreamFetch } from './upstream-fetch.js';
 
-export type { AuthEvent, AuthStage } from './stage.js';
+export type { AuthEvent, AuthStage, StageEvent } from './stage.js';
 export type { AuthStatus } from './status.js';
 export { STEP_UP_LIMIT } from './step-up.js';
 
@@ -62,6 +62,13 @@ export interface OAuthEngineOptions {
   timeoutMs?: number;
   /** Where this engine files the `state`s of its pending authorizations (shared by the manager). */
   pendingStates?: PendingStateIndex;
+  /** The name its states are filed under in `pendingStates` (default: `server`; a person's engine adds the owner). */
+  pendingKey?: string;
+  /**
+   * The SSRF-guarded HTTP client (pinned lookups) to use, owned by the caller: the engines of one
+   * per-user server's people share one. Default: the engine makes and closes its own.
+   */
+  guardedHttp?: HttpFetch;
 }
 
 export class OAuthEngine {
@@ -90,9 +97,11 @@ export class OAuthEngine {
     const guard = { upstreamUrl: opts.serverUrl, allowedPrivateHosts: opts.allowedPrivateHosts };
     // Requests made because of what an upstream or its authorization server sent connect only to
     // addresses the SSRF guard checked (pinnedLookup), unless a fetch was injected.
-    this.#guardedHttp = opts.fetch ? undefined : createHttpFetch({ lookup: pinnedLookup(guard) });
+    this.#guardedHttp =
+      opts.fetch || opts.guardedHttp ? undefined : createHttpFetch({ lookup: pinnedLookup(guard) });
+    const guarded = opts.fetch ? undefined : (opts.guardedHttp ?? this.#guardedHttp);
     const http: OAuthHttp = {
-      fetch: createGuardedFetch({ ...guard, fetch: this.#guardedHttp?.fetch ?? baseFetch }),
+      fetch: createGuardedFetch({ ...guard, fetch: guarded?.fetch ?? baseFetch }),
       timeoutMs: opts.timeoutMs ?? DEFAULT_OAUTH_TIMEOUT_MS,
       closed: this.#closed.signal,
     };
@@ -206,7 +215,7 @@ export class OAuthEngine {
   close(): void {
     this.#closed.abort(new GatehouseError('UPSTREAM_CLOSED', `${this.#opts.server} was closed`));
     this.#guardedHttp?.close();
-    this.#pendingStates.forget(this.#opts.server);
+    this.#pendingStates.forget(this.#opts.pendingKey ?? this.#opts.server);
   }
 
   // --- the fetch wrapper's hooks -------------------------------------------------------------
@@ -314,7 +323,7 @@ export class OAuthEngine {
     if (record.generation < this.#record.generation) return;
     this.#record = record;
     this.#pendingStates.set(
-      this.#opts.server,
+      this.#opts.pendingKey ?? this.#opts.server,
       record.pending.map((p) => p.state),
     );
   }

@@ -107,3 +107,12 @@ export function covers(
   for (const group of groupsOf(server)) if (grants.groups.has(group)) return true;
   return false;
 }
+
+/**
+ * Whose upstream credentials a principal uses on a per-user server (issue 14): its subject. The
+ * open loopback endpoint's `local` caller is the one person at the machine, who is also the
+ * dashboard's administrator: both are `admin`, so what they connect in the dashboard serves their calls.
+ */
+export function ownerOf(principal: Principal): string {
+  return principal.kind === 'local' ? 'admin' : principal.subject;
+}

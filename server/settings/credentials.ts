@@ -5,13 +5,28 @@
  * can replace it for several replicas without touching the OAuth engine.
  */
 
-/** Credentials are keyed by upstream and by owner. Today there is one owner: the gateway. */
+/** Credentials are keyed by upstream and by owner: the gateway (shared), or a person (per-user). */
 export interface CredentialKey {
   server: string;
   owner: string;
 }
 
 export const GATEWAY_OWNER = 'gateway';
+
+/**
+ * The owner of a person's records on a per-user server (issue 14): their OAuth record, or their
+ * typed-in values. The prefixes keep the two apart whatever a subject contains.
+ */
+export function personOwner(person: string, kind: 'oauth' | 'inputs'): string {
+  return `${kind}:${person}`;
+}
+
+/** The person an owner string of `personOwner` names, or undefined for another owner. */
+export function personOf(owner: string): string | undefined {
+  const colon = owner.indexOf(':');
+  const kind = owner.slice(0, colon);
+  return colon > 0 && (kind === 'oauth' || kind === 'inputs') ? owner.slice(colon + 1) : undefined;
+}
 
 /**
  * The value is whatever JSON the OAuth engine keeps for one (server, owner); the store treats it as

@@ -7,12 +7,14 @@ import { resolve } from 'node:path';
 import { inputIdsIn } from './input-refs.js';
 import { canonicalJson, isRecord, sha256Hex } from './json-text.js';
 import {
+  DEFAULT_PER_USER,
   DEFAULT_TIMEOUTS,
   type GroupConfig,
   type HttpServerConfig,
   type InboundAuthConfig,
   type InputDeclaration,
   type OAuthSettings,
+  type PerUserConfig,
   type ServerConfig,
   type Settings,
   type SystemConfig,
@@ -58,6 +60,7 @@ function normalizeServer(
     // `disabled: true` is Cline's, Roo Code's and VS Code's way to write `enabled: false`; the
     // schema refuses the two when they disagree.
     enabled: entry.enabled !== false && entry.disabled !== true,
+    credentials: entry.credentials === 'perUser' ? ('perUser' as const) : ('shared' as const),
     tools: normalizeTools(entry.tools),
     fingerprint: fingerprintEntry(entry),
   };
@@ -223,6 +226,7 @@ function normalizeSystem(system: Raw, problems: SettingsProblem[]): SystemConfig
     connectConcurrency:
       typeof system.connectConcurrency === 'number' ? system.connectConcurrency : DEFAULT_CONNECT_CONCURRENCY,
     allowedPrivateHosts: (system.allowedPrivateHosts as string[] | undefined) ?? [],
+    perUser: { ...DEFAULT_PER_USER, ...(isRecord(system.perUser) ? system.perUser : {}) } as PerUserConfig,
   };
   if (typeof system.baseUrl === 'string') out.baseUrl = system.baseUrl;
   if (isRecord(system.inboundAuth)) out.inboundAuth = normalizeInboundAuth(system.inboundAuth, problems);

@@ -3,7 +3,7 @@
  * file"): AES-256-GCM from node:crypto, a random 96-bit IV per value, and associated data that
  * binds each value to where it belongs, so a value copied to another server entry does not decrypt.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -121,6 +121,18 @@ export class SecretBox {
   async decrypter(): Promise<(value: string, aad: string) => string> {
     const key = await this.#key();
     return (value, aad) => decryptWithKey(key, value, aad);
+  }
+
+  /**
+   * A keyed digest of `data` (HMAC-SHA-256, base64url) under a subkey of the encryption key derived
+   * for `label` (RFC 5869 HKDF): values that prove Gatehouse made them (a browser binding cookie)
+   * without storing anything, and that every replica sharing the key can check.
+   */
+  async mac(label: string, data: string): Promise<string> {
+    const subkey = Buffer.from(
+      hkdfSync('sha256', await this.#key(), Buffer.alloc(0), `gatehouse/mac/${label}`, 32),
+    );
+    return createHmac('sha256', subkey).update(data).digest('base64url');
   }
 
   #key(): Promise<Buffer> {

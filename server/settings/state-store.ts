@@ -138,6 +138,8 @@ export class FileStateStore extends MemoryBackedStateStore {
   /** The encrypted form of each record, so a write encrypts only what changed. */
   readonly #sealed = new Map<string, { value: string; expiresAt?: number; plain: string }>();
   #writing: Promise<void> = Promise.resolve();
+  /** The write that has not started yet, which a new change joins. */
+  #queued: Promise<void> | undefined;
 
   private constructor(options: FileStateStoreOptions) {
     super();
@@ -199,9 +201,18 @@ export class FileStateStore extends MemoryBackedStateStore {
     }
   }
 
-  /** Encrypts what changed and replaces the file; writes are serialized, the newest state wins. */
+  /**
+   * Encrypts what changed and replaces the file; writes are serialized, the newest state wins.
+   * Changes made while a write runs share the next one (many people's token refreshes at once cost
+   * one file replacement, not one each).
+   */
   protected async persist(): Promise<void> {
-    const write = this.#writing.then(() => this.#write());
+    if (this.#queued) return this.#queued;
+    const write = this.#writing.then(() => {
+      this.#queued = undefined;
+      return this.#write();
+    });
+    this.#queued = write;
     this.#writing = write.catch(() => undefined);
     await write;
   }

@@ -42,9 +42,14 @@ export interface InputDeclaration {
   password: boolean;
 }
 
+/** Whose credentials reach a server: one set for everyone, or each person's own. */
+export type CredentialsMode = 'shared' | 'perUser';
+
 interface ServerBase {
   name: string;
   enabled: boolean;
+  /** `perUser`: each caller's own OAuth tokens and typed-in inputs (one connection per person). */
+  credentials: CredentialsMode;
   /** Declared inputs, ids unique; empty when the entry has none. */
   inputs: InputDeclaration[];
   /**
@@ -106,9 +111,21 @@ export interface SystemConfig {
   connectConcurrency: number;
   /** Hosts the SSRF guard lets through although they are private/loopback. */
   allowedPrivateHosts: string[];
+  /** Per-person connections of `credentials: "perUser"` servers. */
+  perUser: PerUserConfig;
   /** Present: every MCP request needs a credential and any bind address is allowed. */
   inboundAuth?: InboundAuthConfig;
 }
+
+/** `systemConfig.perUser`, defaults filled in. */
+export interface PerUserConfig {
+  /** A person's connection with no call for this long is closed. */
+  idleMs: number;
+  /** Per-person connections running at once, over all servers. */
+  maxConnections: number;
+}
+
+export const DEFAULT_PER_USER: PerUserConfig = { idleMs: 15 * 60 * 1000, maxConnections: 100 };
 
 /** How people sign in at Gatehouse's own authorization server. */
 export type InboundLogin =

@@ -48,6 +48,12 @@ export interface ConnectionDeps {
   startupGraceMs?: number;
   /** Where sampling and elicitation requests from the upstream go; absent, none are accepted. */
   relay?: UpstreamRequestRelay;
+  /**
+   * The name the relay knows this connection's callers by (default: the server's name). A person's
+   * connection to a per-user server has its own (`relayKey(server, person)`), so what the upstream
+   * asks reaches only that person's client.
+   */
+  relayKey?: string;
   onState: (state: ConnectionState) => void;
   onLists: (lists: UpstreamLists, changed: ListKind[]) => void;
 }

@@ -300,7 +300,7 @@ export class UpstreamConnection {
       capabilities: relay ? { sampling: {}, elicitation: { form: {}, url: {} } } : {},
       jsonSchemaValidator: new LazyJsonSchemaValidator(),
     });
-    if (relay) acceptRelayedRequests(client, this.name, relay);
+    if (relay) acceptRelayedRequests(client, this.#deps.relayKey ?? this.name, relay);
     client.onclose = () => this.#onClosed(generation, client);
     client.onerror = (error) => this.#deps.logger.debug({ err: error.message }, 'upstream error');
     try {

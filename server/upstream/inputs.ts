@@ -4,19 +4,26 @@
  * only the transport of one connection attempt sees the values (in that server's `url`, `headers`
  * and child `env`), and they are never logged or shown.
  *
- * Storage: one record per server in the CredentialStore, beside the OAuth record, encrypted like
- * it: key `{ server, owner: '<owner>:inputs' }` (owner `gateway` today; a per-user owner later),
- * value `{ v: 1, values: { <id>: <value> } }`. With the default store that is
- * `mcpServers.<server>.gatehouse.credentials["gateway:inputs"]` in the settings file.
+ * Storage: one record per server (and, for a per-user server, per person) in a CredentialStore,
+ * beside the OAuth record, encrypted like it: key `{ server, owner: 'gateway:inputs' }` for the
+ * shared values, `{ server, owner: 'inputs:<person>' }` for a person's own; value
+ * `{ v: 1, values: { <id>: <value> } }`. With the default stores the shared record is
+ * `mcpServers.<server>.gatehouse.credentials["gateway:inputs"]` in the settings file, a person's a
+ * record of `.gatehouse-state.json` (settings/state-credentials.ts).
  */
 import { GatehouseError } from '../errors.js';
-import { GATEWAY_OWNER, type CredentialKey, type CredentialStore } from '../settings/credentials.js';
+import {
+  GATEWAY_OWNER,
+  personOwner,
+  type CredentialKey,
+  type CredentialStore,
+} from '../settings/credentials.js';
 import { inputIdsIn, replaceInputs } from '../settings/input-refs.js';
 import type { ServerConfig } from '../settings/types.js';
 
-/** The credential key of a server's typed-in values. */
-export function inputsKey(server: string, owner: string = GATEWAY_OWNER): CredentialKey {
-  return { server, owner: `${owner}:inputs` };
+/** The credential key of a server's typed-in values: the shared ones, or `person`'s own. */
+export function inputsKey(server: string, person?: string): CredentialKey {
+  return { server, owner: person === undefined ? `${GATEWAY_OWNER}:inputs` : personOwner(person, 'inputs') };
 }
 
 /** A server's typed-in values, by input id. */
@@ -66,20 +73,25 @@ export function credentialsRequired(server: string, missing: readonly string[]):
  * in again); one that does not decrypt throws, as for OAuth records.
  * @throws GatehouseError SECRETS_DECRYPT_FAILED
  */
-export async function readInputValues(store: CredentialStore, server: string): Promise<InputValues> {
-  return valuesOf(await store.get(inputsKey(server)));
+export async function readInputValues(
+  store: CredentialStore,
+  server: string,
+  person?: string,
+): Promise<InputValues> {
+  return valuesOf(await store.get(inputsKey(server, person)));
 }
 
 /**
- * Sets (a string) or forgets (`null`) some of a server's values, keeping the others, under the
- * store's lock. Returns the values now stored.
+ * Sets (a string) or forgets (`null`) some of a server's values (`person`'s own on a per-user
+ * server), keeping the others, under the store's lock. Returns the values now stored.
  */
 export function updateInputValues(
   store: CredentialStore,
   server: string,
   changes: Readonly<Record<string, string | null>>,
+  person?: string,
 ): Promise<InputValues> {
-  const key = inputsKey(server);
+  const key = inputsKey(server, person);
   return store.withLock(key, async () => {
     let current: InputValues = {};
     try {

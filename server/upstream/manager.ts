@@ -1,25 +1,21 @@
-import { GatehouseError, isGatehouseError } from '../errors.js';
+import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { OAuthEngine, type AuthStatus } from '../oauth/engine.js';
+import type { AuthStatus, OAuthEngine } from '../oauth/engine.js';
 import { PendingStateIndex } from '../oauth/pending-index.js';
-import type { CredentialStore } from '../settings/credentials.js';
+import { personOf, type CredentialStore } from '../settings/credentials.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
-import {
-  UpstreamConnection,
-  type ConnectionState,
-  type ConnectionAuth,
-  type UpstreamRequestRelay,
-} from './connection.js';
-import { createHttpFetch } from '../http-fetch.js';
-import {
-  credentialsRequired,
-  readInputValues,
-  resolveInputs,
-  updateInputValues,
-  urlTakesInputs,
-} from './inputs.js';
+import type { ConnectionState, UpstreamConnection, UpstreamRequestRelay } from './connection.js';
+import { createHttpFetch, type HttpFetch } from '../http-fetch.js';
+import { pinnedLookup } from '../security/ssrf.js';
+import { checkInputValues, UpstreamFactory, type InputsSeen, type UserCredentialStore } from './factory.js';
+import { readInputValues, updateInputValues, urlTakesInputs } from './inputs.js';
 import { createLimiter } from './limit.js';
 import type { ListKind } from './lists.js';
+import { PerUserBudget, PerUserServer, type PersonServerStatus, type UpstreamView } from './per-user.js';
+
+export type { PersonServerStatus } from './per-user.js';
+
+export { relayKey } from './factory.js';
 
 /** What the manager tells the catalog and the status API. */
 export type UpstreamEvent =
@@ -31,6 +27,8 @@ export type UpstreamEvent =
 /** What the OAuth engines of HTTP upstreams need from the app. */
 export interface ManagerOAuthOptions {
   store: CredentialStore;
+  /** Where per-user servers' tokens and inputs live (by person); default: `store`. */
+  userStore?: UserCredentialStore;
   /** `<baseUrl>/oauth/callback`; the port is known only after listen. */
   redirectUri: () => string;
   /** Injected for tests; global fetch otherwise. */
@@ -52,16 +50,28 @@ export interface ManagerOptions {
   credentials?: CredentialStore;
 }
 
-interface Entry {
+interface SharedEntry {
+  kind: 'shared';
   connection: UpstreamConnection;
   oauth: OAuthEngine | undefined;
   /** Ids of the declared inputs that have a value, as last read (never the values). */
-  inputs: { set?: ReadonlySet<string> };
+  inputs: InputsSeen;
 }
 
+/** A `credentials: "perUser"` server: each person's connection lives in its PerUserServer. */
+interface PerUserEntry {
+  kind: 'perUser';
+  server: PerUserServer;
+  /** The SSRF-guarded HTTP client its people's OAuth engines share. */
+  guardedHttp: HttpFetch | undefined;
+}
+
+type Entry = SharedEntry | PerUserEntry;
+
 /**
- * Owns one UpstreamConnection per configured server and applies settings as per-server diffs:
- * only added, removed or changed servers (re)connect; everything else stays untouched.
+ * Owns one UpstreamConnection per configured server (and, for per-user servers, one per person
+ * who uses it) and applies settings as per-server diffs: only added, removed or changed servers
+ * (re)connect; everything else stays untouched.
  */
 export class UpstreamManager {
   readonly #options: ManagerOptions;
@@ -71,11 +81,24 @@ export class UpstreamManager {
   #limitSize = 8;
   /** One keep-alive agent for all upstream MCP traffic. */
   readonly #http = createHttpFetch();
-  /** `state` → server of every authorization in progress, for the callback. */
+  /** `state` → server (or `<server>\0<person>`) of every authorization in progress, for the callback. */
   readonly #pendingStates = new PendingStateIndex();
+  /** The cap over every person's connection, and the idle sweep. */
+  readonly #budget = new PerUserBudget(100);
+  #idleMs = 15 * 60 * 1000;
+  #sweeper: NodeJS.Timeout | undefined;
+  #settings: Settings | undefined;
+
+  readonly #factory: UpstreamFactory;
 
   constructor(options: ManagerOptions) {
     this.#options = options;
+    this.#factory = new UpstreamFactory({
+      ...options,
+      http: this.#http,
+      limit: (fn) => this.#limit(fn),
+      pendingStates: this.#pendingStates,
+    });
   }
 
   on(listener: (event: UpstreamEvent) => void): () => void {
@@ -83,18 +106,43 @@ export class UpstreamManager {
     return () => this.#listeners.delete(listener);
   }
 
-  get(name: string): UpstreamConnection | undefined {
-    return this.#entries.get(name)?.connection;
+  /** What the catalog and the status API read of a server. */
+  get(name: string): UpstreamView | undefined {
+    const entry = this.#entries.get(name);
+    return entry?.kind === 'shared' ? entry.connection : entry?.server;
   }
 
-  /** The OAuth status of an HTTP upstream (secret-free); undefined for stdio or unknown servers. */
+  /** Whether `name` is a per-user server (each person's own credentials). */
+  isPerUser(name: string): boolean {
+    return this.#entries.get(name)?.kind === 'perUser';
+  }
+
+  /**
+   * Runs `fn` on the connection that serves `person` on `name`: the server's own for a shared
+   * server, the person's (started now if needed) for a per-user one.
+   * @throws GatehouseError SERVER_NOT_FOUND; PER_USER_LIMIT
+   */
+  use<T>(
+    name: string,
+    person: string,
+    fn: (connection: UpstreamConnection) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const entry = this.#entries.get(name);
+    if (entry?.kind === 'shared') return fn(entry.connection);
+    if (!entry) return Promise.reject(new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`));
+    return entry.server.use(person, fn, signal);
+  }
+
+  /** The OAuth status of an HTTP upstream (secret-free); undefined for stdio, per-user or unknown servers. */
   authStatus(name: string): AuthStatus | undefined {
-    return this.#entries.get(name)?.oauth?.status();
+    const entry = this.#entries.get(name);
+    return entry?.kind === 'shared' ? entry.oauth?.status() : undefined;
   }
 
   /**
    * Starts (or restarts) the OAuth flow of `name`: the URL a person opens.
-   * @throws GatehouseError `SERVER_NOT_FOUND`, `OAUTH_NOT_CONFIGURED`, or the flow's own failure
+   * @throws GatehouseError `SERVER_NOT_FOUND`, `OAUTH_NOT_CONFIGURED`, `SERVER_PER_USER`, or the flow's own failure
    */
   async authorize(name: string, options: { scopes?: string[] } = {}): Promise<{ authorizationUrl: string }> {
     return this.#engineOf(name).startAuthorization(options);
@@ -103,24 +151,16 @@ export class UpstreamManager {
   /**
    * Stores typed-in values of `name`'s inputs (a string sets one, `null` forgets it; the others are
    * kept), then reconnects the server so it uses them.
-   * @throws GatehouseError SERVER_NOT_FOUND; BAD_REQUEST for an id the entry does not declare or a
-   *   value with control characters (it would reach a header or an environment variable)
+   * @throws GatehouseError SERVER_NOT_FOUND; SERVER_PER_USER; BAD_REQUEST for an id the entry does
+   *   not declare or a value with control characters (it would reach a header or an environment variable)
    */
   async setInputs(name: string, values: Readonly<Record<string, string | null>>): Promise<void> {
-    const entry = this.#entries.get(name);
-    if (!entry) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
-    const declared = new Set(entry.connection.config.inputs.map((input) => input.id));
-    for (const [id, value] of Object.entries(values)) {
-      if (!declared.has(id))
-        throw new GatehouseError('BAD_REQUEST', `server "${name}" declares no input "${id}"`);
-      // eslint-disable-next-line no-control-regex
-      if (value !== null && (value === '' || /[\u0000-\u001f\u007f]/.test(value)))
-        throw new GatehouseError('BAD_REQUEST', `the value of "${id}" is empty or has control characters`);
-    }
-    const stored = await updateInputValues(this.#credentials(), name, values);
+    const entry = this.#shared(name);
+    checkInputValues(entry.connection.config, values);
+    const stored = await updateInputValues(this.#factory.credentials(), name, values);
     // The entry may have been replaced meanwhile (a settings edit): the current one reads again.
     const current = this.#entries.get(name);
-    if (current) current.inputs.set = new Set(Object.keys(stored));
+    if (current?.kind === 'shared') current.inputs.set = new Set(Object.keys(stored));
     this.#emit({ type: 'auth', server: name });
     this.reconnect(name);
   }
@@ -131,28 +171,102 @@ export class UpstreamManager {
     this.reconnect(name);
   }
 
+  // --- per-user servers: one person's own connection ------------------------------------------
+
+  /**
+   * What `person` has of per-user server `name`: their connection (if one runs), their OAuth
+   * status, which of their inputs are set.
+   * @throws GatehouseError SERVER_NOT_FOUND; SERVER_NOT_PER_USER
+   */
+  personStatus(name: string, person: string): Promise<PersonServerStatus> {
+    return this.#perUser(name).status(person);
+  }
+
+  /**
+   * Starts (or returns the waiting) authorization of `person` on per-user server `name`: the
+   * authorization server's URL. Callers hand people the connect link, which binds the browser.
+   * @throws GatehouseError SERVER_NOT_FOUND; SERVER_NOT_PER_USER; OAUTH_NOT_CONFIGURED (no OAuth engine)
+   */
+  authorizeFor(
+    name: string,
+    person: string,
+    options: { scopes?: string[] } = {},
+  ): Promise<{ authorizationUrl: string }> {
+    return this.#perUser(name).authorize(person, options);
+  }
+
+  /** Revokes `person`'s tokens of `name` where possible, forgets them and ends their connection. */
+  async disconnectFor(name: string, person: string): Promise<void> {
+    await this.#perUser(name).disconnect(person);
+    this.#emit({ type: 'auth', server: name });
+  }
+
+  /** Stores (or forgets) `person`'s own values of `name`'s inputs; their connection uses them next. */
+  async setInputsFor(
+    name: string,
+    person: string,
+    values: Readonly<Record<string, string | null>>,
+  ): Promise<void> {
+    const server = this.#perUser(name);
+    checkInputValues(server.config, values);
+    server.inputsChanged(person, await updateInputValues(this.#factory.userStore(), name, values, person));
+    this.#emit({ type: 'auth', server: name });
+  }
+
+  /** Waits until `person` has authorized `name` (or set its inputs), or `signal` aborts. */
+  waitForPerson(name: string, person: string, signal: AbortSignal): Promise<void> {
+    return this.#perUser(name).waitForPerson(person, signal);
+  }
+
+  /** How many people have stored credentials for per-user server `name`, and how many connections are up. */
+  async people(name: string): Promise<{ people: number; connected: number }> {
+    const server = this.#perUser(name);
+    const owners = (await this.#factory.userStore().owners?.(name)) ?? [];
+    const people = new Set(owners.map(personOf).filter((person) => person !== undefined));
+    return { people: people.size, connected: server.connectedCount() };
+  }
+
+  /**
+   * Which server (and person, for a per-user server) an authorization `state` was handed out for.
+   * Nothing is consumed: the callback route checks the browser's binding first.
+   */
+  pendingOf(state: string | null): { server: string; person?: string } | undefined {
+    const key = this.#pendingStates.serverOf(state);
+    if (key === undefined) return undefined;
+    const nul = key.indexOf('\u0000');
+    return nul === -1 ? { server: key } : { server: key.slice(0, nul), person: key.slice(nul + 1) };
+  }
+
   /**
    * The browser came back from an authorization server: the `state` names the server (one index,
    * so no other upstream's stored credentials are read), whose engine completes the flow.
    * @throws GatehouseError `OAUTH_STATE_INVALID` when no authorization in progress has that state;
    *   the engine's callback errors otherwise
    */
-  async completeCallback(params: URLSearchParams): Promise<{ server: string }> {
-    const server = this.#pendingStates.serverOf(params.get('state'));
-    const engine = server === undefined ? undefined : this.#entries.get(server)?.oauth;
-    if (server === undefined || !engine) {
+  async completeCallback(params: URLSearchParams): Promise<{ server: string; person?: string }> {
+    const pending = this.pendingOf(params.get('state'));
+    const entry = pending && this.#entries.get(pending.server);
+    const engine =
+      entry?.kind === 'shared'
+        ? pending?.person === undefined
+          ? entry.oauth
+          : undefined
+        : pending?.person !== undefined
+          ? entry?.server.existing(pending.person)?.oauth
+          : undefined;
+    if (!pending || !engine) {
       throw new GatehouseError(
         'OAUTH_STATE_INVALID',
         'This authorization response is unknown, expired or was already used. Start again from Gatehouse.',
       );
     }
     await engine.handleCallback(params);
-    return { server };
+    return pending;
   }
 
   /** Connections in settings order. */
-  list(): UpstreamConnection[] {
-    return [...this.#entries.values()].map((e) => e.connection);
+  list(): UpstreamView[] {
+    return [...this.#entries.values()].map((e) => (e.kind === 'shared' ? e.connection : e.server));
   }
 
   /**
@@ -160,10 +274,12 @@ export class UpstreamManager {
    * in the background, in parallel up to `systemConfig.connectConcurrency`.
    */
   async apply(settings: Settings): Promise<{ added: string[]; removed: string[]; restarted: string[] }> {
+    this.#settings = settings;
     if (settings.system.connectConcurrency !== this.#limitSize) {
       this.#limitSize = settings.system.connectConcurrency;
       this.#limit = createLimiter(this.#limitSize);
     }
+    this.#applyPerUser(settings.system.perUser);
     const added: string[] = [];
     const removed: string[] = [];
     const restarted: string[] = [];
@@ -177,13 +293,15 @@ export class UpstreamManager {
     }
     for (const [name, config] of settings.servers) {
       const entry = this.#entries.get(name);
+      const current = entry?.kind === 'shared' ? entry.connection.config : entry?.server.config;
       if (!entry) {
         added.push(name);
         this.#start(config, settings);
-      } else if (entry.connection.config.fingerprint !== config.fingerprint) {
-        if (sameConnection(entry.connection.config, config)) {
+      } else if (current?.fingerprint !== config.fingerprint) {
+        if (current && sameConnection(current, config)) {
           // Only the tool filter changed: no reconnect, the catalog re-reads the filter.
-          entry.connection.updateConfig(config);
+          if (entry.kind === 'shared') entry.connection.updateConfig(config);
+          else entry.server.updateConfig(config);
           this.#emit({ type: 'lists', server: name, changed: ['tools'] });
         } else {
           restarted.push(name);
@@ -197,60 +315,92 @@ export class UpstreamManager {
     return { added, removed, restarted };
   }
 
-  /** Connects one server again now (after authorization, or from the dashboard). */
+  /** Connects one server again now (after authorization, or from the dashboard); a per-user server's people too. */
   reconnect(name: string): void {
-    this.#entries.get(name)?.connection.reconnect();
+    const entry = this.#entries.get(name);
+    if (entry?.kind === 'shared') entry.connection.reconnect();
+    else for (const slot of entry?.server.slots() ?? []) if (slot.started) slot.connection.reconnect();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     await Promise.all([...this.#entries].map(([name, entry]) => this.#stop(name, entry)));
     this.#http.close();
   }
 
-  #engineOf(name: string): OAuthEngine {
+  #shared(name: string): SharedEntry {
     const entry = this.#entries.get(name);
     if (!entry) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
+    if (entry.kind === 'perUser') {
+      throw new GatehouseError(
+        'SERVER_PER_USER',
+        `server "${name}" uses each person's own credentials: each person connects it under My servers`,
+      );
+    }
+    return entry;
+  }
+
+  #perUser(name: string): PerUserServer {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
+    if (entry.kind !== 'perUser') throw new GatehouseError('SERVER_NOT_PER_USER');
+    return entry.server;
+  }
+
+  #engineOf(name: string): OAuthEngine {
+    const entry = this.#shared(name);
     if (!entry.oauth) {
       throw new GatehouseError('OAUTH_NOT_CONFIGURED', `server "${name}" is not an HTTP server`);
     }
     return entry.oauth;
   }
 
+  #applyPerUser(config: Settings['system']['perUser']): void {
+    this.#budget.max = config.maxConnections;
+    if (this.#sweeper && config.idleMs === this.#idleMs) return;
+    this.#idleMs = config.idleMs;
+    clearInterval(this.#sweeper);
+    const now = this.#options.now ?? Date.now;
+    this.#sweeper = setInterval(
+      () => {
+        this.#budget
+          .sweep(now(), this.#idleMs)
+          .catch((error: unknown) =>
+            this.#options.logger.warn({ err: String(error) }, 'closing idle connections failed'),
+          );
+      },
+      Math.min(Math.max(Math.floor(config.idleMs / 4), 100), 60_000),
+    );
+    this.#sweeper.unref();
+  }
+
   #start(config: ServerConfig, settings: Settings): void {
+    if (config.credentials === 'perUser') return this.#startPerUser(config, settings);
     const name = config.name;
-    const oauth = this.#createOAuth(config, settings);
-    const inputs: Entry['inputs'] = {};
-    const auth: ConnectionAuth | undefined = oauth && {
-      fetch: oauth.fetch,
-      authorizationNeeded: () => authorizationNeeded(name, oauth),
-      refreshFailing: () => oauth.refreshFailing,
-    };
-    const connection = new UpstreamConnection(config, {
-      timeouts: settings.system.timeouts,
-      logger: this.#options.logger.child({ server: name }),
-      clientInfo: this.#options.clientInfo,
-      auth,
-      fetch: this.#http.fetch,
-      limit: (fn) => this.#limit(fn),
-      relay: this.#options.relay,
-      ...(config.inputs.length > 0
-        ? {
-            inputs: {
-              resolve: () => this.#resolveInputs(inputs, config),
-              set: () => inputs.set,
-            },
-          }
-        : {}),
-      now: this.#options.now,
-      random: this.#options.random,
-      startupGraceMs: this.#options.startupGraceMs,
+    const oauth = this.#factory.engine(config, settings, {
+      store: this.#options.oauth?.store,
+      onStageChange: (_stage, event) => {
+        const status = this.get(name)?.state.status;
+        // A fresh authorization (callback done) connects an upstream that was waiting for it; a
+        // refresh that worked while the upstream shows an error (a failed refresh) retries at once.
+        // A refresh that failed again changes nothing here: the connection's backoff retries it.
+        if (event.type === 'authorized') {
+          const waiting = status !== 'connected' && status !== 'disabled';
+          if ((event.via === 'exchange' && waiting) || (event.via === 'refresh' && status === 'error'))
+            this.reconnect(name);
+        }
+        this.#emit({ type: 'auth', server: name });
+      },
+    });
+    const inputs: InputsSeen = {};
+    const connection = this.#factory.connection(config, settings, oauth, inputs, undefined, {
       onState: (state) => this.#emit({ type: 'state', server: name, state }),
       onLists: (_lists, changed) => this.#emit({ type: 'lists', server: name, changed }),
     });
-    this.#entries.set(name, { connection, oauth, inputs });
+    this.#entries.set(name, { kind: 'shared', connection, oauth, inputs });
     // A disabled server does not connect, but its form still shows which inputs are set.
     if (!config.enabled && config.inputs.length > 0) {
-      readInputValues(this.#credentials(), name).then(
+      readInputValues(this.#factory.credentials(), name).then(
         (values) => {
           inputs.set = new Set(Object.keys(values));
         },
@@ -269,73 +419,43 @@ export class UpstreamManager {
     );
   }
 
-  /**
-   * The config of one connect attempt of a server with inputs: the stored values in place.
-   * @throws GatehouseError UPSTREAM_CREDENTIALS_REQUIRED naming the inputs without a value
-   */
-  async #resolveInputs(inputs: Entry['inputs'], config: ServerConfig): Promise<ServerConfig> {
-    let values: Awaited<ReturnType<typeof readInputValues>>;
-    try {
-      values = await readInputValues(this.#credentials(), config.name);
-    } catch (error) {
-      if (!isGatehouseError(error, 'SECRETS_DECRYPT_FAILED')) throw error;
-      // Retrying would read the same blob: the person types the values in again, which replaces it.
-      inputs.set = new Set();
-      throw new GatehouseError(
-        'UPSTREAM_CREDENTIALS_REQUIRED',
-        `server "${config.name}": its stored credentials cannot be decrypted (was the key changed?); set them again in the Gatehouse dashboard`,
-        { cause: error, details: { server: config.name } },
-      );
-    }
-    inputs.set = new Set(Object.keys(values));
-    const resolved = resolveInputs(config, values);
-    if (resolved.missing) throw credentialsRequired(config.name, resolved.missing);
-    return resolved.config;
-  }
-
-  #credentials(): CredentialStore {
-    const store = this.#options.credentials ?? this.#options.oauth?.store;
-    if (!store) throw new GatehouseError('INTERNAL', 'no credential store for typed-in inputs');
-    return store;
-  }
-
-  #createOAuth(config: ServerConfig, settings: Settings): OAuthEngine | undefined {
-    const oauth = this.#options.oauth;
-    // A URL that carries a typed-in value (an API key in the query, say) is not a resource to
-    // authorize: the engine would send it to an authorization server as the RFC 8707 resource.
-    if (!oauth || config.type === 'stdio' || urlTakesInputs(config)) return undefined;
+  /** A per-user server: nothing connects until a person calls it or authorizes it. */
+  #startPerUser(config: ServerConfig, settings: Settings): void {
     const name = config.name;
-    return new OAuthEngine({
-      server: name,
-      serverUrl: config.url,
-      settings: config.oauth,
-      redirectUri: oauth.redirectUri,
-      store: oauth.store,
-      timeoutMs: settings.system.timeouts.oauthMs,
-      allowedPrivateHosts: settings.system.allowedPrivateHosts,
-      fetch: oauth.fetch,
-      upstreamFetch: this.#http.fetch,
-      logger: this.#options.logger,
-      pendingStates: this.#pendingStates,
-      onStageChange: (_stage, event) => {
-        const status = this.get(name)?.state.status;
-        // A fresh authorization (callback done) connects an upstream that was waiting for it; a
-        // refresh that worked while the upstream shows an error (a failed refresh) retries at once.
-        // A refresh that failed again changes nothing here: the connection's backoff retries it.
-        if (event.type === 'authorized') {
-          const waiting = status !== 'connected' && status !== 'disabled';
-          if ((event.via === 'exchange' && waiting) || (event.via === 'refresh' && status === 'error'))
-            this.reconnect(name);
-        }
-        this.#emit({ type: 'auth', server: name });
-      },
+    const canOAuth = this.#options.oauth !== undefined && config.type !== 'stdio' && !urlTakesInputs(config);
+    const guardedHttp =
+      canOAuth && !this.#options.oauth?.fetch
+        ? createHttpFetch({
+            lookup: pinnedLookup({
+              upstreamUrl: config.url,
+              allowedPrivateHosts: settings.system.allowedPrivateHosts,
+            }),
+          })
+        : undefined;
+    const server: PerUserServer = new PerUserServer({
+      config,
+      budget: this.#budget,
+      now: this.#options.now ?? Date.now,
+      connectMs: () => (this.#settings ?? settings).system.timeouts.connectMs,
+      onLists: (changed) => this.#emit({ type: 'lists', server: name, changed }),
+      onPeople: () => this.#emit({ type: 'auth', server: name }),
+      build: (owner, person) =>
+        this.#factory.personSlot(owner, person, settings, guardedHttp, () =>
+          this.#emit({ type: 'auth', server: name }),
+        ),
     });
+    this.#entries.set(name, { kind: 'perUser', server, guardedHttp });
   }
 
   async #stop(name: string, entry: Entry): Promise<void> {
     if (this.#entries.get(name) === entry) this.#entries.delete(name);
-    entry.oauth?.close();
-    await entry.connection.stop();
+    if (entry.kind === 'shared') {
+      entry.oauth?.close();
+      await entry.connection.stop();
+    } else {
+      await entry.server.closeAll();
+      entry.guardedHttp?.close();
+    }
     if (!this.#entries.has(name)) this.#emit({ type: 'removed', server: name });
   }
 
@@ -357,22 +477,4 @@ export class UpstreamManager {
 function sameConnection(a: ServerConfig, b: ServerConfig): boolean {
   const strip = ({ tools: _t, fingerprint: _f, ...rest }: ServerConfig) => rest;
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
-}
-
-/** An upstream whose OAuth engine waits for a person (or failed) cannot connect until then. */
-function authorizationNeeded(name: string, oauth: OAuthEngine): GatehouseError | undefined {
-  const stage = oauth.stage;
-  if (stage.kind === 'awaiting_user') {
-    return new GatehouseError('UPSTREAM_AUTH_REQUIRED', `server "${name}" needs authorization`, {
-      details: { server: name },
-    });
-  }
-  if (stage.kind === 'failed') {
-    return new GatehouseError(
-      'UPSTREAM_AUTH_REQUIRED',
-      `server "${name}" needs authorization (${stage.code}: ${stage.message})`,
-      { details: { server: name, code: stage.code } },
-    );
-  }
-  return undefined;
 }

@@ -29,6 +29,7 @@ function isPublic(path: string): boolean {
     path.startsWith('/.well-known/') || // RFC 9728 / RFC 8414 / OIDC discovery
     path.startsWith('/oauth2/') || // the authorization server's sign-in and consent pages
     path === '/oauth/callback' || // an upstream's browser redirect, checked by its state
+    path === '/oauth/connect/:server' || // a per-user link: checks the dashboard session itself, answers a page
     path === '/api/session/methods' || // the dashboard's sign-in screen: which ways to sign in
     path === '/api/session/team' || // starts a sign-in at the company's provider (a redirect, no data)
     path === '*' // the dashboard's static files (no data; the page signs in itself)

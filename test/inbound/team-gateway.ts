@@ -13,9 +13,10 @@ export function teamSettings(
   upstreamUrl: string,
   login?: Record<string, unknown>,
   system: Record<string, unknown> = {},
+  servers: Record<string, unknown> = {},
 ): object {
   return {
-    mcpServers: { alpha: { type: 'streamable-http', url: upstreamUrl } },
+    mcpServers: { alpha: { type: 'streamable-http', url: upstreamUrl }, ...servers },
     systemConfig: { ...system, inboundAuth: { oauth: { enabled: true, ...(login ? { login } : {}) } } },
   };
 }
@@ -49,10 +50,10 @@ export async function startTeamGateway(
   idp: AuthServer,
   upstreamUrl: string,
   rules: Record<string, unknown>,
-  options: StartOptions & { system?: Record<string, unknown> } = {},
+  options: StartOptions & { system?: Record<string, unknown>; servers?: Record<string, unknown> } = {},
 ): Promise<{ gw: TestGateway; local: string }> {
-  const { system, ...start } = options;
-  const gw = await startGateway(teamSettings(upstreamUrl, undefined, system), start);
+  const { system, servers, ...start } = options;
+  const gw = await startGateway(teamSettings(upstreamUrl, undefined, system, servers), start);
   const local = gw.base.replace('127.0.0.1', 'localhost');
   const client = await registerAtProvider(idp, `${local}/oauth2/login/callback`);
   const changed = nextEvent(
@@ -70,6 +71,7 @@ export async function startTeamGateway(
         ...rules,
       },
       system,
+      servers,
     ),
   );
   await changed;

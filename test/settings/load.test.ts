@@ -6,6 +6,7 @@ import { isGatehouseError, type GatehouseError } from '../../server/errors.js';
 import { loadSettings, readSettingsFile, SettingsLoader } from '../../server/settings/load.js';
 import { fingerprintEntry } from '../../server/settings/normalize.js';
 import {
+  DEFAULT_PER_USER,
   DEFAULT_TIMEOUTS,
   type HttpServerConfig,
   type StdioServerConfig,
@@ -54,6 +55,7 @@ test('a Claude Desktop block loads as-is, with stdio defaults', () => {
     timeouts: DEFAULT_TIMEOUTS,
     connectConcurrency: 8,
     allowedPrivateHosts: [],
+    perUser: DEFAULT_PER_USER,
   });
 });
 
@@ -126,6 +128,7 @@ test('the object form of groups loads', () => {
         timeouts: { connectMs: 5000 },
         connectConcurrency: 2,
         allowedPrivateHosts: ['10.0.0.5'],
+        perUser: { idleMs: 60000 },
       },
     },
     { PORT: '3000' },
@@ -137,6 +140,7 @@ test('the object form of groups loads', () => {
     timeouts: { ...DEFAULT_TIMEOUTS, connectMs: 5000 },
     connectConcurrency: 2,
     allowedPrivateHosts: ['10.0.0.5'],
+    perUser: { idleMs: 60000, maxConnections: DEFAULT_PER_USER.maxConnections },
   });
 });
 

@@ -16,7 +16,7 @@ import {
   urlTakesInputs,
 } from '../../server/upstream/inputs.js';
 
-const base = { enabled: true, tools: {}, fingerprint: '' };
+const base = { enabled: true, credentials: 'shared' as const, tools: {}, fingerprint: '' };
 const http: HttpServerConfig = {
   ...base,
   name: 'web',

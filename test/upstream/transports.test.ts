@@ -5,7 +5,7 @@ import { BoundedLog } from '../../server/upstream/bounded-log.js';
 import { createTransport } from '../../server/upstream/transports.js';
 import type { HttpServerConfig, StdioServerConfig } from '../../server/settings/types.js';
 
-const base = { enabled: true, inputs: [], tools: {}, fingerprint: '' };
+const base = { enabled: true, credentials: 'shared' as const, inputs: [], tools: {}, fingerprint: '' };
 const http: HttpServerConfig = {
   ...base,
   name: 'web',

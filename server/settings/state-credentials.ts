@@ -1,0 +1,65 @@
+/**
+ * Per-user upstream credentials (issue 14): the CredentialStore of servers with
+ * `"credentials": "perUser"`, over the StateStore. With the default file store the records live in
+ * `.gatehouse-state.json` beside the settings (one file per gateway, every record encrypted and
+ * bound to its collection and id, replaced atomically), so `mcp_settings.json` stays readable with
+ * a hundred people; a shared StateStore (Redis) carries them for several replicas.
+ */
+import { GatehouseError } from '../errors.js';
+import {
+  KeyedMutex,
+  keyString,
+  type CredentialKey,
+  type CredentialRecord,
+  type CredentialStore,
+} from './credentials.js';
+import { isRecord } from './json-text.js';
+import type { StateStore } from './state-store.js';
+
+/** The StateStore collection of per-user credential records. */
+export const USER_CREDENTIALS = 'upstream-credentials';
+
+/** A CredentialStore whose records are StateStore records, `<server>\0<owner>` by id. */
+export class StateCredentialStore implements CredentialStore {
+  readonly #state: StateStore;
+  readonly #mutex = new KeyedMutex();
+
+  constructor(state: StateStore) {
+    this.#state = state;
+  }
+
+  async get(key: CredentialKey): Promise<CredentialRecord | undefined> {
+    const record = await this.#state.get(USER_CREDENTIALS, recordId(key));
+    if (record !== undefined && !isRecord(record)) {
+      throw new GatehouseError(
+        'SECRETS_DECRYPT_FAILED',
+        `The stored credential of ${key.server} is not a record`,
+      );
+    }
+    return record;
+  }
+
+  put(key: CredentialKey, value: CredentialRecord): Promise<void> {
+    return this.#state.put(USER_CREDENTIALS, recordId(key), value);
+  }
+
+  delete(key: CredentialKey): Promise<void> {
+    return this.#state.delete(USER_CREDENTIALS, recordId(key));
+  }
+
+  withLock<T>(key: CredentialKey, fn: () => Promise<T>): Promise<T> {
+    return this.#mutex.run(keyString(key), fn);
+  }
+
+  /** The owners that have a record for `server` (for counts; never their records). */
+  async owners(server: string): Promise<string[]> {
+    const prefix = `${server}\u0000`;
+    return (await this.#state.list(USER_CREDENTIALS))
+      .filter((entry) => entry.id.startsWith(prefix))
+      .map((entry) => entry.id.slice(prefix.length));
+  }
+}
+
+function recordId(key: CredentialKey): string {
+  return `${key.server}\u0000${key.owner}`;
+}
