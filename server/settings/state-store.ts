@@ -246,7 +246,8 @@ export class FileStateStore extends MemoryBackedStateStore {
     }
     for (const key of this.#sealed.keys()) if (!live.has(key)) this.#sealed.delete(key);
     try {
-      const temp = await writeTempFile(this.path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
+      // One line: the file is rewritten on every change (a team's token refreshes), and its values are ciphertext.
+      const temp = await writeTempFile(this.path, `${JSON.stringify(file)}\n`, 0o600);
       await rename(temp, this.path);
       await fsyncDir(dirname(this.path));
     } catch (error) {

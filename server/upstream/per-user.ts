@@ -328,11 +328,15 @@ export class PerUserServer implements UpstreamView {
   /** A person's connection listed the server's tools, prompts or resources. */
   listed(slot: PersonSlot, lists: UpstreamLists, changed: ListKind[]): void {
     if (this.existing(slot.person) !== slot) return;
-    this.#lists = lists;
     this.#capabilities = slot.connection.capabilities;
     this.#transportKind = slot.connection.transportKind;
+    // Each person's connection lists the same tools when it connects: only a real change reaches
+    // the catalog (two hundred people connecting are not two hundred list_changed to every client).
+    const differs = changed.filter((kind) => !sameList(this.#lists, lists, kind));
+    this.#lists = lists;
+    const first = this.#listedSince === undefined;
     this.#listedSince ??= this.#options.now();
-    this.#options.onLists(changed);
+    if (differs.length > 0 || first) this.#options.onLists(first ? changed : differs);
   }
 
   /** Running connections that are connected now. */
@@ -395,4 +399,10 @@ export class PerUserServer implements UpstreamView {
       signal?.addEventListener('abort', aborted, { once: true });
     });
   }
+}
+
+/** Whether two lists of one kind are the same (what the catalog shows of them). */
+function sameList(a: UpstreamLists, b: UpstreamLists, kind: ListKind): boolean {
+  const key = kind === 'resources' ? (['resources', 'resourceTemplates'] as const) : ([kind] as const);
+  return key.every((k) => a[k] === b[k] || JSON.stringify(a[k]) === JSON.stringify(b[k]));
 }
