@@ -1,7 +1,7 @@
 /**
  * What a person signed in through the company's provider (a `user` session) sees on every screen
- * but their own keys and clients: the servers, groups and settings are the administrator's, and
- * the gateway would refuse each of those calls (403 ADMIN_REQUIRED) anyway.
+ * but their own servers, keys and clients: the servers, groups and settings are the administrator's,
+ * and the gateway would refuse each of those calls (403 ADMIN_REQUIRED) anyway.
  */
 import { h } from './dom.js';
 
@@ -21,6 +21,8 @@ export function mountAdminOnly(container, { subject }) {
       'p',
       {},
       'Yours to manage: ',
+      h('a', { href: '#/my-servers', text: 'My servers' }),
+      ', ',
       h('a', { href: '#/keys', text: 'My keys' }),
       ' and ',
       h('a', { href: '#/clients', text: 'My clients' }),

@@ -15,6 +15,7 @@ import { mountImport } from './import-view.js';
 import { mountKeys } from './keys-view.js';
 import { mountClients } from './clients-view.js';
 import { mountList } from './list-view.js';
+import { mountMyServers } from './my-servers-view.js';
 import { mountRawEditor } from './raw-editor.js';
 import { startRouter } from './router.js';
 import { mountAdd, mountEdit } from './server-form.js';
@@ -48,11 +49,12 @@ const VIEWS = {
   raw: (container) => mountRawEditor(container, { state }),
   keys: (container) => mountKeys(container, { state }),
   clients: (container) => mountClients(container),
+  'my-servers': (container) => mountMyServers(container),
 };
 
 /**
- * A person of the team (a `user` session) has their own keys and clients, on /api/me/*; every
- * other route is the administrator's and says so.
+ * A person of the team (a `user` session) has their own servers, keys and clients, on /api/me/*;
+ * every other route is the administrator's and says so.
  */
 const userViews = (who) => {
   const adminOnly = (container) => mountAdminOnly(container, { subject: who.subject });
@@ -60,11 +62,12 @@ const userViews = (who) => {
     ...Object.fromEntries(Object.keys(VIEWS).map((view) => [view, adminOnly])),
     keys: (container) => mountKeys(container, { state, mine: true }),
     clients: (container) => mountClients(container, { mine: true }),
+    'my-servers': (container) => mountMyServers(container),
   };
 };
 
 /** The navigation's words for a person of the team; views missing here are hidden from them. */
-const USER_NAV = { keys: 'My keys', clients: 'My clients' };
+const USER_NAV = { 'my-servers': 'My servers', keys: 'My keys', clients: 'My clients' };
 
 function showNotice(text) {
   setText($('notice'), text ?? '');

@@ -12,7 +12,7 @@ import { serverHref } from './router.js';
 import { busy, connectButton, disconnectButton, reconnectButton } from './server-actions.js';
 import { confirmRemove } from './remove-dialog.js';
 import { toolsSection } from './tools-view.js';
-import { canConnect, labelOf, rawCodes, signInLine, toneOf } from './words.js';
+import { canConnect, isPerUser, labelOf, perPersonLine, rawCodes, signInLine, toneOf } from './words.js';
 
 const RELOAD_DELAY_MS = 100;
 const CLOCK_MS = 10_000;
@@ -24,6 +24,7 @@ export function mountDetail(container, { name, state }) {
   const rawLine = h('p', { class: 'raw-codes muted' });
   const signIn = h('p', { class: 'sign-in' });
   const account = h('div');
+  const perPerson = h('p', { class: 'per-person', hidden: true });
   const actionError = h('p', { class: 'error', role: 'alert', hidden: true });
   const connect = connectButton(name, actionError);
   const disconnect = disconnectButton(name, actionError);
@@ -73,6 +74,7 @@ export function mountDetail(container, { name, state }) {
     { class: 'detail', hidden: true },
     h('div', { class: 'status-line' }, badge, type, signIn),
     rawLine,
+    perPerson,
     account,
     h(
       'div',
@@ -125,6 +127,9 @@ export function mountDetail(container, { name, state }) {
     const line = signInLine(server);
     setText(signIn, line ?? '');
     if (changed('account', detail.auth?.account)) account.replaceChildren(accountLine(detail) ?? '');
+    const people = perPersonLine(server);
+    setText(perPerson, people ? `Per person: ${people}` : '');
+    perPerson.hidden = !people;
     connect.hidden = !canConnect(server);
     disconnect.hidden = server.auth?.stage !== 'authorized';
     reconnect.hidden = server.enabled === false;
@@ -133,7 +138,8 @@ export function mountDetail(container, { name, state }) {
     const error = detail.auth?.error ?? (server.status === 'auth_required' ? undefined : server.error);
     if (changed('error', [error, server.nextRetryAt]))
       errorBox.replaceChildren(lastError(error, server.nextRetryAt) ?? '');
-    inputs.update(detail.inputs ?? []);
+    // A per-user server's inputs are each person's own (My servers), not set here.
+    inputs.update(isPerUser(server) ? [] : (detail.inputs ?? []));
     // Switches follow the live summary (newer); schemas come with the detail.
     const live = new Map((state.servers.get(name)?.tools ?? []).map((t) => [t.name, t]));
     tools.update(

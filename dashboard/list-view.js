@@ -4,7 +4,16 @@
  */
 import { h, setText } from './dom.js';
 import { serverHref } from './router.js';
-import { canConnect, labelOf, needsCredentials, plural, rawCodes, signInLine, toneOf } from './words.js';
+import {
+  canConnect,
+  labelOf,
+  needsCredentials,
+  perPersonLine,
+  plural,
+  rawCodes,
+  signInLine,
+  toneOf,
+} from './words.js';
 import { connectButton, reconnectButton } from './server-actions.js';
 
 /** Mounts the list into `container`; `state` is the PageState. */
@@ -75,6 +84,7 @@ function createCard(name) {
     signIn: h('p', { class: 'sign-in' }),
     error: h('p', { class: 'error', hidden: true }),
     tools: h('dd', { class: 'tool-count' }),
+    perPerson: h('dd', { class: 'per-person' }),
     actions: h('div', { class: 'actions' }),
     actionError: h('p', { class: 'action-error error', role: 'alert', hidden: true }),
     key: '',
@@ -103,7 +113,12 @@ function createCard(name) {
       h('header', { class: 'card-head' }, h('h3', {}, link), card.type, card.badge),
       card.signIn,
       card.error,
-      h('dl', { class: 'facts' }, h('div', {}, h('dt', { text: 'Tools' }), card.tools)),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('div', {}, h('dt', { text: 'Tools' }), card.tools),
+        h('div', { hidden: true }, h('dt', { text: 'Per person' }), card.perPerson),
+      ),
       card.actions,
       card.actionError,
     ),
@@ -134,6 +149,10 @@ function updateCard(card, server) {
     card.tools,
     enabled === tools.length ? String(tools.length) : `${tools.length} (${enabled} enabled)`,
   );
+
+  const perPerson = perPersonLine(server);
+  setText(card.perPerson, perPerson ?? '');
+  card.perPerson.parentElement.hidden = !perPerson;
 
   card.connect.hidden = !canConnect(server);
   card.credentials.hidden = !needsCredentials(server);

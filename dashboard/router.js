@@ -4,7 +4,7 @@
  *   #/                       the server list
  *   #/servers/<name>         one server
  *   #/servers/<name>/edit    its settings form
- *   #/add  #/import  #/groups  #/settings  #/keys  #/clients
+ *   #/add  #/import  #/groups  #/settings  #/keys  #/clients  #/my-servers
  * A view is `mount(container, params) → { update?(change), unmount?() }`.
  */
 
@@ -18,6 +18,7 @@ const ROUTES = [
   { pattern: /^\/settings$/, view: 'raw' },
   { pattern: /^\/keys$/, view: 'keys' },
   { pattern: /^\/clients$/, view: 'clients' },
+  { pattern: /^\/my-servers$/, view: 'my-servers' },
 ];
 
 /** The route of the current address: { view, name? } (unknown routes show the list). */

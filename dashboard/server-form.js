@@ -2,8 +2,9 @@
  * Add a server (`#/add`, POST /api/servers) or edit one (`#/servers/<name>/edit`, PUT with the
  * `version` the form was loaded with; a rename moves it). The fields follow the transport: a
  * program (stdio: command, args, env, cwd) or a remote server (Streamable HTTP / SSE / either:
- * url, headers), with an optional OAuth block and `inputs`. Keys the form does not know are kept
- * as they were, in their place.
+ * url, headers), with an optional OAuth block and `inputs`, and whose credentials reach it (shared
+ * or each person's own, `credentials`). Keys the form does not know are kept as they were, in
+ * their place.
  */
 import { api, ApiError, describeError, placeOf, serverPath } from './api.js';
 import { field, h, showProblemBox } from './dom.js';
@@ -24,6 +25,7 @@ const MANAGED = [
   'inputs',
   'enabled',
   'disabled',
+  'credentials',
 ];
 const HTTP_TYPES = new Set(['streamable-http', 'http', 'streamableHttp']);
 
@@ -89,6 +91,14 @@ function serverForm({ mode, name = '', entry, version, reload }) {
     h('option', { value: 'stdio', text: 'Program on this machine (stdio)' }),
   );
   transport.value = transportOf(entry);
+  // Whose credentials reach the server (issue 14): the administrator's for everyone, or each person's.
+  const credentials = h(
+    'select',
+    {},
+    h('option', { value: 'shared', text: 'Shared by everyone' }),
+    h('option', { value: 'perUser', text: 'Each person’s own' }),
+  );
+  credentials.value = entry.credentials === 'perUser' ? 'perUser' : 'shared';
   const wasEnabled = entry.enabled !== false && entry.disabled !== true;
   const enabled = h('input', { type: 'checkbox', checked: wasEnabled, id: 'server-enabled' });
 
@@ -151,6 +161,11 @@ function serverForm({ mode, name = '', entry, version, reload }) {
       h('legend', { text: 'Server' }),
       nameField.root,
       field('Transport', transport),
+      field(
+        'Credentials',
+        credentials,
+        'Each person’s own: everyone signs in or types in the credentials for themselves (My servers), and acts upstream as themselves.',
+      ),
       h(
         'div',
         { class: 'field check' },
@@ -197,6 +212,9 @@ function serverForm({ mode, name = '', entry, version, reload }) {
       next.oauth = oauth.read();
     }
     next.inputs = inputs.read();
+    // "shared" is the default: written only when chosen over an entry that said otherwise.
+    if (credentials.value === 'perUser' || entry.credentials !== undefined)
+      next.credentials = credentials.value;
     if (entry.disabled !== undefined) next.disabled = !enabled.checked;
     else if (entry.enabled !== undefined || !enabled.checked) next.enabled = enabled.checked;
     // The entry's own key order, with new keys after; unmanaged keys as they were.

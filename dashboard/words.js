@@ -59,7 +59,23 @@ export function rawCodes(server) {
     .join(' · ');
 }
 
+/** Whether each person brings their own credentials to the server (`credentials: "perUser"`). */
+export const isPerUser = (server) => server?.credentials === 'perUser';
+
+/**
+ * For the administrator, how many people use a per-user server: "1 connected of 2 people"
+ * (connections running now, people with credentials stored). Undefined for a shared server.
+ */
+export function perPersonLine(server) {
+  if (!isPerUser(server)) return undefined;
+  const counts = server.people;
+  if (!counts) return 'Each person’s own';
+  return `${counts.connected} connected of ${counts.people} ${counts.people === 1 ? 'person' : 'people'}`;
+}
+
 export function needsCredentials(server) {
+  // A per-user server's credentials are each person's, set in their own My servers.
+  if (isPerUser(server)) return false;
   return (
     server.auth?.needs === 'credentials' ||
     (server.inputs?.missing?.length ?? 0) > 0 ||
@@ -69,7 +85,7 @@ export function needsCredentials(server) {
 
 /** Whether Connect (start the OAuth flow) can help this server. */
 export function canConnect(server) {
-  if (needsCredentials(server)) return false;
+  if (isPerUser(server) || needsCredentials(server)) return false;
   const stage = server.auth?.stage;
   return server.status === 'auth_required' || stage === 'awaiting_user' || stage === 'failed';
 }
@@ -80,6 +96,7 @@ export function canConnect(server) {
  */
 export function signInLine(server) {
   if (server.status === 'disabled') return undefined;
+  if (isPerUser(server)) return 'Each person connects it for themselves, in My servers';
   if (needsCredentials(server)) return `Set the credentials of ${server.name} on its page to connect it`;
   if (canConnect(server)) return `Click Connect to sign in to ${server.name}`;
   const stage = server.auth?.stage;

@@ -14,10 +14,11 @@ import { rawRoutes } from './raw-routes.js';
 import { inputsRoutes } from './inputs-routes.js';
 import { keysRoutes } from './keys-routes.js';
 import { meRoutes } from './me-routes.js';
+import { meServersRoutes } from './me-servers-routes.js';
 import { clientsRoutes } from './clients-routes.js';
 import type { ClientGrants } from '../inbound/grants.js';
 import type { ApiKeyStore } from '../security/api-keys.js';
-import { serverSummaries } from './server-list.js';
+import { serverSummaries, withPeople } from './server-list.js';
 import { sessionRoutes, type TeamSignIn } from './session-routes.js';
 import { settingsRoutes } from './settings-routes.js';
 import { toolsRoutes } from './tools-routes.js';
@@ -50,6 +51,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
   await app.register(adminGuard, { adminToken: opts.adminToken, sessions: opts.sessions, baseUrl });
   await app.register(sessionRoutes, { sessions: opts.sessions, baseUrl, team: opts.team });
   await app.register(meRoutes, { keys: opts.keys, store, clients: opts.clients });
+  await app.register(meServersRoutes, { manager, store });
   await app.register(settingsRoutes, { store });
   await app.register(rawRoutes, { store });
   const editor = new SettingsEditor(store);
@@ -79,11 +81,14 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   app.get<{ Params: { name: string } }>('/api/servers/:name', async (req) => {
     const connection = connectionOf(req.params.name);
-    return serverDetail(
-      connection,
-      gateway.catalog,
-      manager.authStatus(connection.name),
-      store.rawServerEntry(connection.name),
+    return withPeople(
+      manager,
+      serverDetail(
+        connection,
+        gateway.catalog,
+        manager.authStatus(connection.name),
+        store.rawServerEntry(connection.name),
+      ),
     );
   });
 

@@ -65,22 +65,37 @@ export async function eventsRoutes(app: FastifyInstance, opts: EventsRoutesOptio
       // A buffering proxy (nginx) would hold events back until its buffer fills.
       'x-accel-buffering': 'no',
     });
-    const send = (event: string, data: unknown) =>
-      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (event: string, data: unknown) => {
+      // A summary read after the stream ended (the page left, shutdown) has no one to go to.
+      if (!raw.writableEnded && !raw.destroyed)
+        raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    // Summaries are read asynchronously (a per-user server counts its people): one batch at a
+    // time, in order, so an older summary never overtakes a newer one.
+    let queue = Promise.resolve();
+    const enqueue = (work: () => Promise<void>) => {
+      queue = queue
+        .then(work)
+        .catch((error: unknown) => req.log.warn({ err: String(error) }, 'event stream update failed'));
+    };
 
     const servers = new Set<string>();
     let settings = false;
     let flushTimer: NodeJS.Timeout | undefined;
     const flush = () => {
       flushTimer = undefined;
-      if (settings) send('settings', opts.settingsStatus());
-      settings = false;
-      for (const name of servers) {
-        const summary = opts.summaries.one(name);
-        if (summary === undefined) send('removed', { name });
-        else send('server', summary);
-      }
+      const names = [...servers];
+      const withSettings = settings;
       servers.clear();
+      settings = false;
+      enqueue(async () => {
+        if (withSettings) send('settings', opts.settingsStatus());
+        for (const name of names) {
+          const summary = await opts.summaries.one(name);
+          if (summary === undefined) send('removed', { name });
+          else send('server', summary);
+        }
+      });
     };
     const unsubscribe = opts.subscribe((change) => {
       if (change.kind === 'settings') settings = true;
@@ -103,7 +118,7 @@ export async function eventsRoutes(app: FastifyInstance, opts: EventsRoutesOptio
     open.add(end);
     raw.on('close', stop);
     req.log.debug({}, 'event stream opened');
-    send('servers', opts.summaries.list());
+    enqueue(async () => send('servers', await opts.summaries.list()));
   });
 
   // Before the server closes its connections: each stream ends as a stream should, and the page's

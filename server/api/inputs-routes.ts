@@ -12,7 +12,8 @@ export interface InputsRoutesOptions {
   manager: UpstreamManager;
 }
 
-const BODY_SCHEMA = {
+/** The body of an inputs route (this one and a person's own, me-servers-routes.ts). */
+export const INPUTS_BODY_SCHEMA = {
   type: 'object',
   required: ['values'],
   properties: {
@@ -29,7 +30,7 @@ const BODY_SCHEMA = {
 export async function inputsRoutes(app: FastifyInstance, opts: InputsRoutesOptions): Promise<void> {
   app.put<{ Params: { name: string }; Body: { values: Record<string, string | null> } }>(
     '/api/servers/:name/inputs',
-    { schema: { body: BODY_SCHEMA } },
+    { schema: { body: INPUTS_BODY_SCHEMA } },
     async (req, reply) => {
       await opts.manager.setInputs(req.params.name, req.body.values);
       return reply.code(204).send();

@@ -143,7 +143,7 @@ describe('the event stream route on its own', () => {
 
   before(async () => {
     await app.register(eventsRoutes, {
-      summaries: { list: () => [...summaries.values()], one: (name) => summaries.get(name) },
+      summaries: { list: async () => [...summaries.values()], one: async (name) => summaries.get(name) },
       settingsStatus: () => ({ file: 'f', valid: true, warnings: [] }),
       subscribe: (listener) => {
         listeners.add(listener);

@@ -3,7 +3,7 @@
  * company's OpenID provider, Gatehouse registers there by dynamic registration and is switched to
  * team mode by a live settings edit (as in test/inbound/team.test.ts). Alice clicks "Sign in with
  * <provider>" on the sign-in screen, signs in on the provider's own pages, and comes back signed in
- * as herself: she sees only My keys and My clients (on /api/me/*), every other screen says it
+ * as herself: she sees only My servers, My keys and My clients (on /api/me/*), every other screen says it
  * needs the administrator, and no live feed is opened for her. Her key acts as her; her clients
  * are hers and not bob's, and revoking one refuses its token on /mcp at once. The administrator
  * still sees everything.
@@ -123,7 +123,7 @@ describe('people of the team in the dashboard', () => {
     await page.context().close();
   });
 
-  test('alice signs in through the provider: her e-mail at the top, only My keys and My clients, the rest needs the administrator, no live feed, a second tab stays signed in, Sign out ends it', async () => {
+  test('alice signs in through the provider: her e-mail at the top, only My servers, My keys and My clients, the rest needs the administrator, no live feed, a second tab stays signed in, Sign out ends it', async () => {
     const page = await newPage(browser);
     const apiCalls: string[] = [];
     page.context().on('request', (request) => {
@@ -132,7 +132,7 @@ describe('people of the team in the dashboard', () => {
     });
     await signInAsPerson(page, 'alice');
     assert.equal(await page.locator('#who').innerText(), 'Signed in as alice@example.com');
-    assert.deepEqual(await navLinks(page), ['My keys', 'My clients']);
+    assert.deepEqual(await navLinks(page), ['My servers', 'My keys', 'My clients']);
     // Sent back to the bare address, she lands on her keys.
     await page.getByRole('heading', { name: 'My API keys', level: 2 }).waitFor();
     assert.equal(new URL(page.url()).hash, '#/keys');
@@ -289,6 +289,7 @@ describe('people of the team in the dashboard', () => {
       'Paste config',
       'Groups',
       'Settings file',
+      'My servers',
       'API keys',
       'Clients',
     ]);
@@ -306,7 +307,7 @@ describe('people of the team in the dashboard', () => {
     await page.getByRole('heading', { name: 'My API keys', level: 2 }).waitFor();
     await go(page, `#token=${ADMIN_TOKEN}`);
     await waitForText(page, '#who', (t) => t === 'Signed in as the administrator', 'the administrator');
-    assert.equal((await navLinks(page)).length, 7);
+    assert.equal((await navLinks(page)).length, 8);
     await page.locator('li.card').first().waitFor();
     assert.equal(await page.locator('#live').isVisible(), true, 'the live feed is on');
     assertPageClean(page);
