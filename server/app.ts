@@ -30,9 +30,12 @@ import { RateLimiter } from './security/rate-limit.js';
 import { resourceMetadataRoutes, resourceUrls } from './api/resource-metadata.js';
 import { createAuthorizationServer } from './inbound/authorization-server.js';
 import type { SettingsStore } from './settings/store.js';
+import type { UpstreamLists } from './upstream/lists.js';
 import { UpstreamManager } from './upstream/manager.js';
 
 export const VERSION = '0.1.0';
+/** The StateStore collection of per-user servers' last tool, prompt and resource lists. */
+const UPSTREAM_LISTS = 'upstream-lists';
 const SERVER_INFO = { name: 'gatehouse', version: VERSION };
 
 export interface AppOptions {
@@ -144,6 +147,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
     random: options.random,
     startupGraceMs: options.startupGraceMs,
+    lists: {
+      get: async (server, fingerprint) => {
+        const record = await state.get(UPSTREAM_LISTS, server);
+        return record?.fingerprint === fingerprint ? (record.lists as UpstreamLists) : undefined;
+      },
+      put: (server, fingerprint, lists) => state.put(UPSTREAM_LISTS, server, { fingerprint, lists }),
+    },
   });
   const gateway = new Gateway({
     manager,

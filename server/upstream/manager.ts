@@ -10,7 +10,7 @@ import { pinnedLookup } from '../security/ssrf.js';
 import { checkInputValues, UpstreamFactory, type InputsSeen, type UserCredentialStore } from './factory.js';
 import { readInputValues, updateInputValues, urlTakesInputs } from './inputs.js';
 import { createLimiter } from './limit.js';
-import type { ListKind } from './lists.js';
+import type { ListKind, UpstreamLists } from './lists.js';
 import { PerUserBudget, PerUserServer, type PersonServerStatus, type UpstreamView } from './per-user.js';
 
 export type { PersonServerStatus } from './per-user.js';
@@ -48,6 +48,14 @@ export interface ManagerOptions {
   startupGraceMs?: number;
   /** Where typed-in input values live (inputs.ts); default: the OAuth credential store. */
   credentials?: CredentialStore;
+  /** Where a per-user server's last lists are kept across restarts (not secret: names and schemas). */
+  lists?: ListsMemory;
+}
+
+/** The last lists of a per-user server, kept per server and entry fingerprint. */
+export interface ListsMemory {
+  get(server: string, fingerprint: string): Promise<UpstreamLists | undefined>;
+  put(server: string, fingerprint: string, lists: UpstreamLists): Promise<void>;
 }
 
 interface SharedEntry {
@@ -439,12 +447,32 @@ export class UpstreamManager {
       connectMs: () => (this.#settings ?? settings).system.timeouts.connectMs,
       onLists: (changed) => this.#emit({ type: 'lists', server: name, changed }),
       onPeople: () => this.#emit({ type: 'auth', server: name }),
+      remember: (lists) => {
+        this.#options.lists?.put(name, config.fingerprint, lists).catch((error: unknown) => {
+          this.#options.logger.warn(
+            { server: name, err: String(error) },
+            'remembering the tool lists failed',
+          );
+        });
+      },
       build: (owner, person) =>
         this.#factory.personSlot(owner, person, settings, guardedHttp, () =>
           this.#emit({ type: 'auth', server: name }),
         ),
     });
     this.#entries.set(name, { kind: 'perUser', server, guardedHttp });
+    // After a restart nobody's connection runs yet: the lists a person's connection last gave are
+    // shown until someone connects (for the same entry only; a changed one lists afresh).
+    this.#options.lists?.get(name, config.fingerprint).then(
+      (lists) => {
+        if (lists) server.restore(lists);
+      },
+      (error: unknown) =>
+        this.#options.logger.warn(
+          { server: name, err: String(error) },
+          'reading the remembered tool lists failed',
+        ),
+    );
   }
 
   async #stop(name: string, entry: Entry): Promise<void> {

@@ -123,6 +123,8 @@ export interface PerUserServerOptions {
   onLists: (changed: ListKind[]) => void;
   /** Something the admin's counts or a person's status show changed. */
   onPeople: () => void;
+  /** Keeps lists that changed, so they are shown again after a restart. */
+  remember?: (lists: UpstreamLists) => void;
 }
 
 /** One per-user server: its people's slots, and the view the catalog and the status API read. */
@@ -336,7 +338,18 @@ export class PerUserServer implements UpstreamView {
     this.#lists = lists;
     const first = this.#listedSince === undefined;
     this.#listedSince ??= this.#options.now();
-    if (differs.length > 0 || first) this.#options.onLists(first ? changed : differs);
+    if (differs.length > 0 || first) {
+      this.#options.onLists(first ? changed : differs);
+      this.#options.remember?.(lists);
+    }
+  }
+
+  /** Lists remembered from before a restart, shown until a person's connection lists afresh. */
+  restore(lists: UpstreamLists): void {
+    if (this.#listedSince !== undefined) return;
+    this.#lists = lists;
+    this.#listedSince = this.#options.now();
+    this.#options.onLists(['tools', 'prompts', 'resources']);
   }
 
   /** Running connections that are connected now. */
@@ -389,8 +402,9 @@ export class PerUserServer implements UpstreamView {
         finish();
         resolve();
       };
-      // After the connect timeout the connection's own state answers the call.
-      const timer = setTimeout(settled, this.#options.connectMs());
+      // The attempt has its own connect timeout (after its turn in the start-up limiter); this one
+      // is only a backstop, after which the connection's state answers the call.
+      const timer = setTimeout(settled, 2 * this.#options.connectMs());
       const aborted = () => {
         finish();
         reject(signal?.reason);

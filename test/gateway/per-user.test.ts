@@ -198,6 +198,24 @@ describe('per-user servers: each person acts upstream as themselves', () => {
     assert.equal(textOf(await client.callTool({ name: 'github__whoami', arguments: {} })), 'alice');
   });
 
+  test('one person’s grant revoked at the authorization server asks only that person again', async () => {
+    const [alice, bob] = [await clientOf('alice'), await clientOf('bob')];
+    await upstreamAs.revokeGrantsOf('bob');
+    mcp.revokeTokensOf('bob');
+    // Bob's token is refused, his refresh token too (invalid_grant): he is asked to authorize again.
+    const link = await bob.callTool({ name: 'github__whoami', arguments: {} }).then(
+      () => assert.fail('bob’s grant was revoked'),
+      (error: McpError) => {
+        assert.equal(error.code, -32042);
+        return (error.data as { elicitations: Array<{ url: string }> }).elicitations[0]!.url;
+      },
+    );
+    assert.ok(upstreamAs.tokenErrors.includes('invalid_grant'));
+    assert.equal(textOf(await alice.callTool({ name: 'github__whoami', arguments: {} })), 'alice');
+    assert.equal((await openConnectLink(person('bob').browser, link, 'bob')).status, 200);
+    assert.equal(textOf(await bob.callTool({ name: 'github__whoami', arguments: {} })), 'bob');
+  });
+
   test('one person disconnecting (revoking) leaves the other’s working', async () => {
     const [alice, bob] = [await clientOf('alice'), await clientOf('bob')];
     await gw.manager.disconnectFor('github', person('alice').subject);
