@@ -78,6 +78,11 @@ export const emptyRecord = (): EngineRecord => ({ generation: 0, pending: [] });
  * Reads a stored record. The store is ours alone, so the shape is trusted after a light check;
  * anything unrecognisable starts over empty (and is logged) rather than crashing the upstream.
  */
+/** Whether a stored OAuth record holds tokens (a person who has connected), without reading them. */
+export function holdsTokens(value: CredentialRecord | undefined): boolean {
+  return value?.v === 1 && typeof value.tokens === 'object' && value.tokens !== null;
+}
+
 export function parseRecord(value: CredentialRecord | undefined, logger: Logger): EngineRecord {
   if (value === undefined) return emptyRecord();
   if (value.v !== 1 || typeof value.generation !== 'number' || !Array.isArray(value.pending)) {

@@ -51,12 +51,12 @@ export class StateCredentialStore implements CredentialStore {
     return this.#mutex.run(keyString(key), fn);
   }
 
-  /** The owners that have a record for `server` (for counts; never their records). */
-  async owners(server: string): Promise<string[]> {
+  /** The records of `server`, by owner (for counts: the caller looks, and shows nothing of them). */
+  async records(server: string): Promise<Array<{ owner: string; record: CredentialRecord }>> {
     const prefix = `${server}\u0000`;
     return (await this.#state.list(USER_CREDENTIALS))
       .filter((entry) => entry.id.startsWith(prefix))
-      .map((entry) => entry.id.slice(prefix.length));
+      .map((entry) => ({ owner: entry.id.slice(prefix.length), record: entry.value }));
   }
 }
 

@@ -9,15 +9,17 @@ import type { HttpFetch } from '../http-fetch.js';
 import type { Logger } from '../log.js';
 import { OAuthEngine, type AuthStage, type StageEvent } from '../oauth/engine.js';
 import type { PendingStateIndex } from '../oauth/pending-index.js';
-import { personOwner, type CredentialStore } from '../settings/credentials.js';
+import { personOwner, type CredentialRecord, type CredentialStore } from '../settings/credentials.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
 import { UpstreamConnection, type ConnectionAuth, type UpstreamRequestRelay } from './connection.js';
 import { credentialsRequired, readInputValues, resolveInputs, urlTakesInputs } from './inputs.js';
 import type { ListKind, UpstreamLists } from './lists.js';
 import type { PersonSlot, PerUserServer } from './per-user.js';
 
-/** A store of per-user records that can also say who has one for a server (for counts). */
-export type UserCredentialStore = CredentialStore & { owners?(server: string): Promise<string[]> };
+/** A store of per-user records that can also list a server's records (for counts). */
+export type UserCredentialStore = CredentialStore & {
+  records?(server: string): Promise<Array<{ owner: string; record: CredentialRecord }>>;
+};
 
 export interface FactoryOptions {
   logger: Logger;
@@ -193,7 +195,7 @@ export class UpstreamFactory {
     return store;
   }
 
-  userStore(): CredentialStore & { owners?(server: string): Promise<string[]> } {
+  userStore(): UserCredentialStore {
     return this.#options.oauth?.userStore ?? this.credentials();
   }
 

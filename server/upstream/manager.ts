@@ -1,6 +1,7 @@
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuthStatus, OAuthEngine } from '../oauth/engine.js';
+import { holdsTokens } from '../oauth/record.js';
 import { PendingStateIndex } from '../oauth/pending-index.js';
 import { personOf, type CredentialStore } from '../settings/credentials.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
@@ -229,8 +230,13 @@ export class UpstreamManager {
   /** How many people have stored credentials for per-user server `name`, and how many connections are up. */
   async people(name: string): Promise<{ people: number; connected: number }> {
     const server = this.#perUser(name);
-    const owners = (await this.#factory.userStore().owners?.(name)) ?? [];
-    const people = new Set(owners.map(personOf).filter((person) => person !== undefined));
+    // A person counts once they hold tokens or typed-in values (a registered client alone is not a connection).
+    const records = (await this.#factory.userStore().records?.(name)) ?? [];
+    const people = new Set(
+      records
+        .filter(({ owner, record }) => owner.startsWith('inputs:') || holdsTokens(record))
+        .map(({ owner }) => personOf(owner)),
+    );
     return { people: people.size, connected: server.connectedCount() };
   }
 

@@ -228,6 +228,7 @@ describe('My servers: each person’s own connections to per-user servers', () =
     // Her connection, if one ran, is closed: the administrator's count says so.
     const gh = (await summaries()).find((s) => s.name === 'gh')!;
     assert.equal(gh.people?.connected, before.connected - (running ? 1 : 0));
+    assert.equal(gh.people?.people, before.people - 1, 'she no longer counts as connected to it');
     assert.equal((await mine(alice, 'gh')).connection, null);
   });
 
