@@ -40,7 +40,7 @@ describe('per-user servers: each person acts upstream as themselves', () => {
   before(async () => {
     idp = await startAuthServer({ emailClaims: true, emailVerified: true });
     upstreamAs = await startAuthServer();
-    mcp = await startProtectedMcp({ authServer: upstreamAs });
+    mcp = await startProtectedMcp({ authServer: upstreamAs, toolScopes: { write: ['mcp:write'] } });
     shared = await startHttpUpstream('alpha');
     ({ gw, local } = await startTeamGateway(
       idp,
@@ -131,6 +131,20 @@ describe('per-user servers: each person acts upstream as themselves', () => {
     // The completion announced for the same elicitation.
     const id = completed[0]!.slice('asked:'.length);
     await waitUntil(() => completed.includes(`done:${id}`), 'elicitation/complete');
+  });
+
+  test('step-up is per person: a tool needing more scopes asks that person again, in-band, and goes on', async () => {
+    const alice = person('alice');
+    let connecting: Promise<{ status: number }> | undefined;
+    const client = await clientOf('alice', (url) => {
+      connecting = openConnectLink(alice.browser, url, 'alice');
+    });
+    const result = await client.callTool({ name: 'github__write', arguments: { text: 'hi' } });
+    assert.equal(textOf(result), 'write: hi');
+    assert.equal((await connecting!).status, 200);
+    // Bob has not authorized at all: his first call is still his own to make.
+    const status = await gw.manager.personStatus('github', person('bob').subject);
+    assert.notEqual(status.auth?.stage, 'authorized');
   });
 
   test('after one person connected, everyone sees its tools before authorizing', async () => {
