@@ -20,6 +20,7 @@ import { Browser, openConnectLink, signInToDashboard } from '../fixtures/people.
 import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
 import { MemoryClientProvider, sdkSignIn } from '../inbound/oauth-client.js';
 import { startTeamGateway } from '../inbound/team-gateway.js';
+import { connectLink } from '../../server/api/connect-routes.js';
 
 interface Person {
   subject: string;
@@ -174,6 +175,25 @@ describe('per-user servers: each person acts upstream as themselves', () => {
     const outcome = await openConnectLink(bob.browser, link, 'bob');
     assert.equal(outcome.status, 200, outcome.html);
     assert.equal(textOf(await client.callTool({ name: 'github__whoami', arguments: {} })), 'bob');
+  });
+
+  test('a browser not signed in to Gatehouse is asked to sign in before the link goes anywhere', async () => {
+    const link = connectLink(local, 'github', person('alice').subject);
+    const stranger = new Browser();
+    const first = await stranger.fetch(link);
+    const page = await first.text();
+    // Arriving from another site the SameSite=Strict session cookie may not come along: one click.
+    assert.equal(first.status, 200);
+    const next = /<a href="([^"]+)">Continue<\/a>/.exec(page)?.[1];
+    assert.ok(next, page);
+    const second = await stranger.fetch(
+      new URL(next.replaceAll('&#38;', '&').replaceAll('&amp;', '&'), link).href,
+    );
+    assert.equal(second.status, 401);
+    const html = await second.text();
+    assert.match(html, /Sign in to Gatehouse first/);
+    assert.match(html, /href="\/api\/session\/team"/);
+    assert.equal(second.headers.get('location'), null, 'nowhere near the authorization server');
   });
 
   test('each call reaches the upstream as its caller, concurrently', async () => {
