@@ -165,6 +165,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     personLink: (server, person, need) =>
       need === 'authorize' ? connectLink(publicBaseUrl(), server, person) : `${publicBaseUrl()}/#/my-servers`,
     authorizationHint: (server) => {
+      if (manager.isPerUser(server)) {
+        return { how: 'Each person connects it for themselves under My servers in the Gatehouse dashboard' };
+      }
       const status = manager.authStatus(server);
       return {
         url: status?.authorizationUrl,
