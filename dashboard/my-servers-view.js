@@ -13,23 +13,12 @@
 import { api, ApiError } from './api.js';
 import { field, h, setText, uid } from './dom.js';
 import { busy, showError } from './server-actions.js';
-import { clock, plural } from './words.js';
+import { clock, plural, toneOf } from './words.js';
 
 const BASE = 'api/me/servers';
 /** How often the list is read while a sign-in window may be finishing, and for how long at most. */
 const POLL_MS = 1500;
 const POLL_FOR_MS = 10 * 60 * 1000;
-
-const TONES = {
-  Connected: 'ok',
-  Ready: 'ok',
-  'Connecting…': 'busy',
-  'Signing in…': 'busy',
-  'Needs sign-in': 'warn',
-  'Needs credentials': 'warn',
-  Disabled: 'off',
-  Error: 'bad',
-};
 
 const pathOf = (name, action) => `${BASE}/${encodeURIComponent(name)}/${action}`;
 
@@ -199,7 +188,7 @@ function updateCard(card, server) {
   card.key = key;
   setText(card.type, kindWords(server.type));
   setText(card.badge, server.label ?? '');
-  card.badge.dataset.tone = TONES[server.label] ?? 'busy';
+  card.badge.dataset.tone = toneOf(server);
   card.badge.title = [
     `status: ${server.connection?.status ?? 'not running'}`,
     server.auth ? `auth stage: ${server.auth.stage}` : '',

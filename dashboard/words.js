@@ -7,6 +7,8 @@
 /** Badge colours by meaning, not by raw code. */
 const TONES = {
   Connected: 'ok',
+  // My servers: signed in, the person's connection starts on their first call.
+  Ready: 'ok',
   'Connecting…': 'busy',
   'Signing in…': 'busy',
   'Needs sign-in': 'warn',

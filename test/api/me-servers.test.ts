@@ -10,12 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FAST_TIMEOUTS, stdioFixture, waitUntil, type TestGateway } from '../fixtures/gateway.js';
-import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
-import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
+import { FAST_TIMEOUTS, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import type { AuthServer } from '../fixtures/oidc-provider.js';
 import { Browser, openConnectLink, signInToDashboard } from '../fixtures/people.js';
-import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
-import { startTeamGateway } from '../inbound/team-gateway.js';
+import { keyedProgram, startPerUserTeam, type PerUserTeam } from '../fixtures/per-user-team.js';
 import { cookieClient, errorCode, type CookieClient } from './admin-session-client.js';
 
 interface MyServer {
@@ -57,10 +55,8 @@ async function json<T>(response: Response): Promise<T> {
 }
 
 describe('My servers: each person’s own connections to per-user servers', () => {
-  let idp: AuthServer;
+  let team: PerUserTeam;
   let upstreamAs: AuthServer;
-  let protectedMcp: ProtectedMcp;
-  let shared: HttpUpstream;
   let gw: TestGateway;
   let local: string;
   let alice: Person;
@@ -98,37 +94,21 @@ describe('My servers: each person’s own connections to per-user servers', () =
   };
 
   before(async () => {
-    idp = await startAuthServer({ emailClaims: true, emailVerified: true });
-    upstreamAs = await startAuthServer();
-    protectedMcp = await startProtectedMcp({ authServer: upstreamAs });
-    shared = await startHttpUpstream('alpha');
-    ({ gw, local } = await startTeamGateway(
-      idp,
-      shared.url,
-      { allowedDomains: ['example.com'] },
-      {
-        system: { timeouts: FAST_TIMEOUTS },
-        // The per-user servers beside the shared one.
-        servers: {
-          gh: { type: 'streamable-http', url: protectedMcp.url, credentials: 'perUser' },
-          keyed: stdioFixture('keyed', {
-            env: { API_KEY: '${input:key}' },
-            inputs: [{ id: 'key', description: 'API key', password: true }],
-            credentials: 'perUser',
-          }),
-        },
-      },
-    ));
+    team = await startPerUserTeam({
+      system: { timeouts: FAST_TIMEOUTS },
+      // The per-user servers beside the shared one.
+      servers: (url) => ({
+        gh: { type: 'streamable-http', url, credentials: 'perUser' },
+        keyed: keyedProgram('keyed'),
+      }),
+    });
+    ({ gw, local, upstreamAs } = team);
     await gw.waitForServer('alpha', (s) => s.status === 'connected');
     alice = await person(local, 'alice');
     bob = await person(local, 'bob');
   });
   after(async () => {
-    await gw?.close();
-    await shared?.stop();
-    await protectedMcp?.close();
-    await upstreamAs?.close();
-    await idp?.close();
+    await team?.close();
   });
 
   test('a person’s My servers lists the per-user servers in settings order, shared ones left out, each waiting for them', async () => {
@@ -271,7 +251,7 @@ describe('My servers: each person’s own connections to per-user servers', () =
     await read(gw, '/api/servers/gh');
     await myServers(alice);
     await myServers(bob);
-    const secrets = [...protectedMcp.seen.tokens, upstreamAs.lastRefreshToken].filter(
+    const secrets = [...team.mcp.seen.tokens, upstreamAs.lastRefreshToken].filter(
       (token): token is string => typeof token === 'string' && token.length > 0,
     );
     assert.ok(secrets.length > 0, 'the upstream saw tokens');

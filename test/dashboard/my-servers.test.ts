@@ -12,11 +12,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../fixtures/browser.js';
-import { FAST_TIMEOUTS, stdioFixture, waitUntil, type TestGateway } from '../fixtures/gateway.js';
-import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
-import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
-import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
-import { startTeamGateway } from '../inbound/team-gateway.js';
+import { FAST_TIMEOUTS, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import type { AuthServer } from '../fixtures/oidc-provider.js';
+import { keyedProgram, startPerUserTeam, type PerUserTeam } from '../fixtures/per-user-team.js';
 import {
   assertPageClean,
   axeViolations,
@@ -25,6 +23,7 @@ import {
   PHONE,
   screenshot,
   signIn,
+  signInThroughProvider,
   waitForCard,
   waitForText,
 } from './page.js';
@@ -95,72 +94,31 @@ async function waitForMyCard(
 }
 
 describe('My servers in the dashboard', () => {
+  let team: PerUserTeam;
   let idp: AuthServer;
-  let upstreamAs: AuthServer;
-  let protectedMcp: ProtectedMcp;
-  let shared: HttpUpstream;
   let gw: TestGateway;
   let browser: Browser;
   let local: string;
-  let providerHost: string;
 
   before(async () => {
-    idp = await startAuthServer({ emailClaims: true, emailVerified: true });
-    providerHost = new URL(idp.issuer).host;
-    upstreamAs = await startAuthServer();
-    protectedMcp = await startProtectedMcp({ authServer: upstreamAs });
-    shared = await startHttpUpstream('alpha');
-    ({ gw, local } = await startTeamGateway(
-      idp,
-      shared.url,
-      { allowedDomains: ['example.com'] },
-      {
-        system: { timeouts: FAST_TIMEOUTS },
-        servers: {
-          gh: { type: 'streamable-http', url: protectedMcp.url, credentials: 'perUser' },
-          keyed: stdioFixture('keyed', {
-            env: { API_KEY: '${input:key}' },
-            inputs: [{ id: 'key', description: 'API key', password: true }],
-            credentials: 'perUser',
-          }),
-        },
-      },
-    ));
+    team = await startPerUserTeam({
+      system: { timeouts: FAST_TIMEOUTS },
+      servers: (url) => ({
+        gh: { type: 'streamable-http', url, credentials: 'perUser' },
+        keyed: keyedProgram('keyed'),
+      }),
+    });
+    ({ gw, local, idp } = team);
     await gw.waitForServer('alpha', (s) => s.status === 'connected');
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
-    await gw?.close();
-    await shared?.stop();
-    await protectedMcp?.close();
-    await upstreamAs?.close();
-    await idp?.close();
+    await team?.close();
   });
 
-  /** Signs `account` in through the company provider's own pages (as people.test.ts does). */
-  async function signInAsPerson(page: Page, account: string): Promise<void> {
-    await page.goto(`${local}/`);
-    await page.getByRole('link', { name: `Sign in with ${providerHost}` }).click();
-    for (let step = 0; step < 4; step++) {
-      await page.waitForURL(
-        (url) =>
-          (url.origin === idp.origin && url.pathname.startsWith('/interaction/')) || url.origin === local,
-      );
-      if (new URL(page.url()).origin === local) break;
-      const login = page.locator('input[name="login"]');
-      if (await login.count()) {
-        await login.fill(account);
-        await page.locator('input[name="password"]').fill('irrelevant');
-      }
-      const here = page.url();
-      await Promise.all([
-        page.waitForURL((url) => url.href !== here),
-        page.locator('button[type="submit"]').click(),
-      ]);
-    }
-    await page.locator('#who').waitFor({ state: 'visible' });
-  }
+  const signInAsPerson = (page: Page, account: string) =>
+    signInThroughProvider(page, local, idp.origin, account);
 
   /** Opens My servers from the navigation, signed in as `account`. */
   async function myServersOf(account: string, viewport?: { width: number; height: number }): Promise<Page> {
@@ -182,7 +140,7 @@ describe('My servers in the dashboard', () => {
       page.getByRole('button', { name: `Connect ${server}`, exact: true }).click(),
     ]);
     await popup.waitForURL(
-      (url) => url.origin === upstreamAs.origin && url.pathname.startsWith('/interaction/'),
+      (url) => url.origin === team.upstreamAs.origin && url.pathname.startsWith('/interaction/'),
     );
     assert.equal(await popup.evaluate(() => window.opener), null, 'no handle on the dashboard');
     await popup.locator('input[name="login"]').fill(account);
@@ -255,8 +213,8 @@ describe('My servers in the dashboard', () => {
       'counts',
     );
     const html = await page.content();
-    assert.ok(protectedMcp.seen.tokens.size + (upstreamAs.lastRefreshToken ? 1 : 0) > 0, 'tokens exist');
-    for (const token of [...protectedMcp.seen.tokens, upstreamAs.lastRefreshToken ?? ''].filter(Boolean))
+    assert.ok(team.mcp.seen.tokens.size + (team.upstreamAs.lastRefreshToken ? 1 : 0) > 0, 'tokens exist');
+    for (const token of [...team.mcp.seen.tokens, team.upstreamAs.lastRefreshToken ?? ''].filter(Boolean))
       assert.ok(!html.includes(token), 'a token on the page');
     assertPageClean(page);
     await page.context().close();

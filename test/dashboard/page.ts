@@ -56,6 +56,39 @@ export async function signIn(page: Page, base: string, route = ''): Promise<void
 }
 
 /** Opens `route` (e.g. `#/servers/x`) in a page that is already signed in. */
+/**
+ * Team mode: opens the sign-in screen, clicks "Sign in with <provider>" and plays `account` on the
+ * provider's own sign-in and consent pages (an oidc-provider fixture at `providerOrigin`); resolves
+ * once the dashboard says who is signed in.
+ */
+export async function signInThroughProvider(
+  page: Page,
+  base: string,
+  providerOrigin: string,
+  account: string,
+): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.getByRole('link', { name: `Sign in with ${new URL(providerOrigin).host}` }).click();
+  for (let step = 0; step < 4; step++) {
+    await page.waitForURL(
+      (url) =>
+        (url.origin === providerOrigin && url.pathname.startsWith('/interaction/')) || url.origin === base,
+    );
+    if (new URL(page.url()).origin === base) break;
+    const login = page.locator('input[name="login"]');
+    if (await login.count()) {
+      await login.fill(account);
+      await page.locator('input[name="password"]').fill('irrelevant');
+    }
+    const here = page.url();
+    await Promise.all([
+      page.waitForURL((url) => url.href !== here),
+      page.locator('button[type="submit"]').click(),
+    ]);
+  }
+  await page.locator('#who').waitFor({ state: 'visible' });
+}
+
 export async function go(page: Page, route: string): Promise<void> {
   await page.evaluate((hash) => (location.hash = hash), route);
 }

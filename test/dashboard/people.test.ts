@@ -24,6 +24,7 @@ import {
   PHONE,
   screenshot,
   signIn,
+  signInThroughProvider,
   waitForText,
 } from './page.js';
 
@@ -83,32 +84,8 @@ describe('people of the team in the dashboard', () => {
     await upstream?.stop();
   });
 
-  /**
-   * Opens the sign-in screen, clicks "Sign in with <provider>" and plays `account` on the
-   * provider's own sign-in and consent pages; resolves once the dashboard says who is signed in.
-   */
-  async function signInAsPerson(page: Page, account: string): Promise<void> {
-    await page.goto(`${local}/`);
-    await page.getByRole('link', { name: `Sign in with ${providerHost}` }).click();
-    for (let step = 0; step < 4; step++) {
-      await page.waitForURL(
-        (url) =>
-          (url.origin === idp.origin && url.pathname.startsWith('/interaction/')) || url.origin === local,
-      );
-      if (new URL(page.url()).origin === local) break;
-      const login = page.locator('input[name="login"]');
-      if (await login.count()) {
-        await login.fill(account);
-        await page.locator('input[name="password"]').fill('irrelevant');
-      }
-      const here = page.url();
-      await Promise.all([
-        page.waitForURL((url) => url.href !== here),
-        page.locator('button[type="submit"]').click(),
-      ]);
-    }
-    await page.locator('#who').waitFor({ state: 'visible' });
-  }
+  const signInAsPerson = (page: Page, account: string) =>
+    signInThroughProvider(page, local, idp.origin, account);
 
   test('the sign-in screen offers the company provider, and the admin token apart as the administrator’s', async () => {
     const page = await newPage(browser);

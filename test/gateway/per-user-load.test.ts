@@ -11,11 +11,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { connectLink } from '../../server/api/connect-routes.js';
 import { textOf, type TestGateway } from '../fixtures/gateway.js';
-import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
-import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
+import type { AuthServer } from '../fixtures/oidc-provider.js';
 import { Browser, openConnectLink, signInToDashboard } from '../fixtures/people.js';
-import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
-import { startTeamGateway } from '../inbound/team-gateway.js';
+import { startPerUserTeam, type PerUserTeam } from '../fixtures/per-user-team.js';
+import type { ProtectedMcp } from '../fixtures/protected-mcp.js';
 
 const PEOPLE = 200;
 const TOKEN_SECONDS = 5;
@@ -23,28 +22,20 @@ const TOKEN_SECONDS = 5;
 const LOAD_MS = 2 * TOKEN_SECONDS * 1000 + 2_000;
 
 describe('200 people with 5-second tokens under load', () => {
-  let idp: AuthServer;
+  let team: PerUserTeam;
   let upstreamAs: AuthServer;
   let mcp: ProtectedMcp;
-  let shared: HttpUpstream;
   let gw: TestGateway;
   let local: string;
   const clients: Array<{ account: string; client: Client }> = [];
 
   before(async () => {
-    idp = await startAuthServer({ emailClaims: true, emailVerified: true });
-    upstreamAs = await startAuthServer({ accessTokenTtl: TOKEN_SECONDS });
-    mcp = await startProtectedMcp({ authServer: upstreamAs });
-    shared = await startHttpUpstream('alpha');
-    ({ gw, local } = await startTeamGateway(
-      idp,
-      shared.url,
-      { allowedDomains: ['example.com'] },
-      {
-        system: { perUser: { maxConnections: PEOPLE + 10 } },
-        servers: { github: { type: 'streamable-http', url: mcp.url, credentials: 'perUser' } },
-      },
-    ));
+    team = await startPerUserTeam({
+      tokenSeconds: TOKEN_SECONDS,
+      system: { perUser: { maxConnections: PEOPLE + 10 } },
+      servers: (url) => ({ github: { type: 'streamable-http', url, credentials: 'perUser' } }),
+    });
+    ({ gw, local, mcp, upstreamAs } = team);
     const accounts = Array.from({ length: PEOPLE }, (_, i) => `p${String(i).padStart(3, '0')}`);
     // Ten people at a time sign in, connect github in their browser and get an API key.
     for (let i = 0; i < accounts.length; i += 10) {
@@ -54,8 +45,7 @@ describe('200 people with 5-second tokens under load', () => {
 
   after(async () => {
     await Promise.all(clients.map(({ client }) => client.close().catch(() => undefined)));
-    await gw?.close();
-    await Promise.all([idp?.close(), upstreamAs?.close(), mcp?.close(), shared?.stop()]);
+    await team?.close();
   });
 
   async function setUp(account: string): Promise<{ account: string; client: Client }> {

@@ -13,13 +13,12 @@ import {
   ElicitRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { FAST_TIMEOUTS, stdioFixture, textOf, waitUntil, type TestGateway } from '../fixtures/gateway.js';
-import { startHttpUpstream, type HttpUpstream } from '../fixtures/mcp-upstream.js';
-import { startAuthServer, type AuthServer } from '../fixtures/oidc-provider.js';
+import { FAST_TIMEOUTS, textOf, waitUntil, type TestGateway } from '../fixtures/gateway.js';
+import type { AuthServer } from '../fixtures/oidc-provider.js';
 import { Browser, openConnectLink, signInToDashboard } from '../fixtures/people.js';
-import { startProtectedMcp, type ProtectedMcp } from '../fixtures/protected-mcp.js';
+import { keyedProgram, startPerUserTeam, type PerUserTeam } from '../fixtures/per-user-team.js';
+import type { ProtectedMcp } from '../fixtures/protected-mcp.js';
 import { MemoryClientProvider, sdkSignIn } from '../inbound/oauth-client.js';
-import { startTeamGateway } from '../inbound/team-gateway.js';
 import { connectLink } from '../../server/api/connect-routes.js';
 
 interface Person {
@@ -29,36 +28,24 @@ interface Person {
 }
 
 describe('per-user servers: each person acts upstream as themselves', () => {
-  let idp: AuthServer;
+  let team: PerUserTeam;
   let upstreamAs: AuthServer;
   let mcp: ProtectedMcp;
-  let shared: HttpUpstream;
   let gw: TestGateway;
   let local: string;
   const people = new Map<string, Person>();
   const clients: Client[] = [];
 
   before(async () => {
-    idp = await startAuthServer({ emailClaims: true, emailVerified: true });
-    upstreamAs = await startAuthServer();
-    mcp = await startProtectedMcp({ authServer: upstreamAs, toolScopes: { write: ['mcp:write'] } });
-    shared = await startHttpUpstream('alpha');
-    ({ gw, local } = await startTeamGateway(
-      idp,
-      shared.url,
-      { allowedDomains: ['example.com'] },
-      {
-        system: { timeouts: FAST_TIMEOUTS },
-        servers: {
-          github: { type: 'streamable-http', url: mcp.url, credentials: 'perUser' },
-          keys: stdioFixture('keys', {
-            env: { API_KEY: '${input:apiKey}' },
-            inputs: [{ id: 'apiKey', description: 'Your key', password: true }],
-            credentials: 'perUser',
-          }),
-        },
-      },
-    ));
+    team = await startPerUserTeam({
+      system: { timeouts: FAST_TIMEOUTS },
+      toolScopes: { write: ['mcp:write'] },
+      servers: (url) => ({
+        github: { type: 'streamable-http', url, credentials: 'perUser' },
+        keys: keyedProgram('keys', 'apiKey'),
+      }),
+    });
+    ({ gw, local, mcp, upstreamAs } = team);
     for (const account of ['alice', 'bob', 'carol']) {
       const browser = new Browser();
       await signInToDashboard(browser, local, account);
@@ -75,8 +62,7 @@ describe('per-user servers: each person acts upstream as themselves', () => {
 
   after(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-    await gw?.close();
-    await Promise.all([idp?.close(), upstreamAs?.close(), mcp?.close(), shared?.stop()]);
+    await team?.close();
   });
 
   const person = (account: string) => people.get(account)!;
