@@ -17,6 +17,7 @@ import type { Logger } from './log.js';
 import { MemoryAdminSessions, type AdminSessionStore } from './security/admin-session.js';
 import { allowedHostNames, hostName, isLoopback } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
+import { healthRoutes } from './api/health-routes.js';
 import { connectLink, connectRoutes } from './api/connect-routes.js';
 import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
@@ -280,6 +281,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   // A change of inboundAuth.oauth.enabled needs a restart (its routes are mounted once).
   if (store.current.system.inboundAuth?.oauth?.enabled) await ownServer.register(app);
+  await app.register(healthRoutes, {
+    checks: () => ({
+      settings: 'ok',
+      // The file store lives in memory and on the local disk: reachable while the process is.
+      store: 'ok',
+      shutdown: gateway.draining ? 'draining' : 'no',
+    }),
+  });
   await app.register(oauthRoutes, {
     manager,
     secrets: store.secrets,

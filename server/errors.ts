@@ -158,6 +158,13 @@ export const ERROR_TABLE = {
   },
   AUTHORIZATION_DECLINED: { status: 403, message: 'The person declined to authorize the server' },
 
+  // issue 15, scale-out: health and shutdown
+  SHUTTING_DOWN: {
+    status: 503,
+    rpc: -32000,
+    message: 'Gatehouse is shutting down; try again (another replica)',
+  },
+
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string; rpc?: number }>;
 

@@ -42,6 +42,8 @@ Exit codes: 0 after SIGINT/SIGTERM/SIGHUP, 1 runtime failure, 2 bad flags or set
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
 const EXIT_ADDRESS = 3;
+/** How long calls in flight may take to finish after SIGTERM/SIGINT before they are cancelled. */
+const DRAIN_MS = 10_000;
 
 interface Cli {
   config: string;
@@ -169,8 +171,9 @@ async function main(): Promise<number> {
   }
 
   let app: Awaited<ReturnType<typeof buildApp>>['app'];
+  let gateway: Awaited<ReturnType<typeof buildApp>>['gateway'];
   try {
-    ({ app } = await buildApp({ store, adminToken, host: cli.host, loggerInstance: logger }));
+    ({ app, gateway } = await buildApp({ store, adminToken, host: cli.host, loggerInstance: logger }));
   } catch (error) {
     if (isGatehouseError(error)) {
       console.error(`gatehouse: ${startupErrorText(error)}`);
@@ -188,17 +191,24 @@ async function main(): Promise<number> {
     closing = true;
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
-      logger.error({ afterMs: 15_000 }, 'shutdown took too long; exiting');
+      logger.error({ afterMs: DRAIN_MS + 15_000 }, 'shutdown took too long; exiting');
       process.exit(EXIT_RUNTIME);
-    }, 15_000);
+    }, DRAIN_MS + 15_000);
     force.unref();
-    close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: String(error) }, 'shutdown failed');
-        process.exit(EXIT_RUNTIME);
-      },
-    );
+    // Drain first: /readyz turns 503, new MCP requests are refused, calls in flight may finish.
+    gateway
+      .drain(DRAIN_MS)
+      .then((left) => {
+        if (left > 0) logger.warn({ calls: left, afterMs: DRAIN_MS }, 'calls still running are cancelled');
+        return close();
+      })
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: String(error) }, 'shutdown failed');
+          process.exit(EXIT_RUNTIME);
+        },
+      );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

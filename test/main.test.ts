@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { stdioFixture, textOf, waitUntil } from './fixtures/gateway.js';
+import { initializeStatus, stdioFixture, textOf, waitUntil } from './fixtures/gateway.js';
+import { startHttpUpstream } from './fixtures/mcp-upstream.js';
 import { duplicateKeys } from './fixtures/json-lines.js';
 import {
   alive,
@@ -366,6 +367,31 @@ describe('the gatehouse command', () => {
       'no gateway or child process left',
       10_000,
     );
+  });
+
+  test('SIGTERM drains: not ready, new requests refused, the call in flight finishes, then exit 0', async () => {
+    const upstream = await startHttpUpstream('drain');
+    cleanups.push(() => upstream.stop());
+    const path = await settingsFile({ mcpServers: { slow: { type: 'streamable-http', url: upstream.url } } });
+    const proc = runGatehouse(['--config', path, '--port', '0'], KEY_ENV);
+    const base = await proc.ready;
+    const client = new Client({ name: 'drain-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+    await waitUntil(
+      async () => (await client.listTools()).tools.some((t) => t.name === 'slow__slow'),
+      'the upstream’s tools',
+    );
+    let progressed: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (progressed = resolve));
+    const call = client.callTool({ name: 'slow__slow', arguments: { steps: 20, delayMs: 100 } }, undefined, {
+      onprogress: () => progressed(),
+    });
+    await first;
+    proc.child.kill('SIGTERM');
+    await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 503, 'not ready any more');
+    assert.equal(await initializeStatus(`${base}/mcp`), 503);
+    assert.equal(textOf(await call), 'done 20');
+    assert.equal((await proc.exited).code, 0);
   });
 
   test('SIGINT exits 0 as well', async () => {

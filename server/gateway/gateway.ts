@@ -59,6 +59,10 @@ export class Gateway {
   readonly #pending = { servers: new Set<string>(), kinds: new Set<ListKind>() };
   #rebuildTimer: NodeJS.Immediate | undefined;
   readonly #sweeper: NodeJS.Timeout;
+  /** Calls (tools, prompts, resource reads) being served now, and who waits for them to end. */
+  #inFlight = 0;
+  #idle: Array<() => void> = [];
+  #draining = false;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -100,6 +104,40 @@ export class Gateway {
 
   get sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** True once shutdown began: new MCP requests are refused, calls in flight go on. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Stops taking new requests and waits until the calls in flight have ended, or `timeoutMs` has
+   * passed (then shutdown goes on and cancels what is left). Resolves with the calls still running.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.#draining = true;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.#idle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.#inFlight;
+  }
+
+  /** Counts one call in flight until the returned function is called. */
+  #enterCall(): () => void {
+    this.#inFlight++;
+    return () => {
+      if (--this.#inFlight > 0) return;
+      const waiting = this.#idle;
+      this.#idle = [];
+      for (const resolve of waiting) resolve();
+    };
   }
 
   /** Applies a new separator after a settings reload. */
@@ -263,6 +301,7 @@ export class Gateway {
         wait: (name, person, signal) => this.#options.manager.waitForPerson(name, person, signal),
       },
       relayKey,
+      enterCall: () => this.#enterCall(),
       authorizationHint: this.#options.authorizationHint,
       requestTimeoutMs: () => this.#options.settings().system.timeouts.requestMs,
       relay: this.#options.relay,

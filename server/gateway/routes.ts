@@ -55,6 +55,12 @@ export async function gatewayRoutes(
   };
 
   app.addHook('onRequest', async (req, reply) => {
+    // Shutting down: the calls in flight finish, nothing new starts (the load balancer, told by
+    // /readyz, sends it elsewhere; this connection is not kept).
+    if (gateway.draining) {
+      reply.header('retry-after', '1').header('connection', 'close');
+      return refuse(reply, 'SHUTTING_DOWN');
+    }
     const verdict = checkHostAndOrigin(req.headers, opts.allowedHosts());
     if (!verdict.ok) {
       req.log.warn({ reason: verdict.reason }, 'MCP request refused');

@@ -55,6 +55,8 @@ export interface SessionDeps {
   perUser: PerUserDeps;
   /** The relay's name for a person's callers of a server (relayKey in upstream/manager.ts). */
   relayKey: (server: string, person: string | undefined) => string;
+  /** Counts a call in flight (shutdown lets those finish); the returned function ends it. */
+  enterCall: () => () => void;
   /** Where a person authorizes a server (for error messages and URL elicitation). */
   authorizationHint: (server: string) => { url?: string; how: string };
   requestTimeoutMs: () => number;
@@ -188,6 +190,7 @@ export function createSessionServer(
         extra.signal,
       );
     const leave = deps.relay.enter(relayKey, caller);
+    const done = deps.enterCall();
     try {
       try {
         return await run();
@@ -212,6 +215,7 @@ export function createSessionServer(
       });
     } finally {
       leave();
+      done();
     }
   }
 

@@ -30,6 +30,8 @@ function isPublic(path: string): boolean {
     path.startsWith('/oauth2/') || // the authorization server's sign-in and consent pages
     path === '/oauth/callback' || // an upstream's browser redirect, checked by its state
     path === '/oauth/connect/:server' || // a per-user link: checks the dashboard session itself, answers a page
+    path === '/healthz' || // liveness, for load balancers: { status: "ok" }
+    path === '/readyz' || // readiness: ready or not, and which check says so
     path === '/api/session/methods' || // the dashboard's sign-in screen: which ways to sign in
     path === '/api/session/team' || // starts a sign-in at the company's provider (a redirect, no data)
     path === '*' // the dashboard's static files (no data; the page signs in itself)
@@ -47,6 +49,14 @@ describe('with inbound auth on, only the public routes answer without a credenti
   });
   after(async () => {
     await gw?.close();
+  });
+
+  test('the health routes answer without a credential', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const response = await fetch(`${gw.base}${path}`);
+      await response.body?.cancel();
+      assert.equal(response.status, 200, path);
+    }
   });
 
   test('every other route is 401', async () => {
