@@ -158,7 +158,9 @@ export const ERROR_TABLE = {
   },
   AUTHORIZATION_DECLINED: { status: 403, message: 'The person declined to authorize the server' },
 
-  // issue 15, scale-out: health and shutdown
+  // issue 15, scale-out: health and shutdown, the shared store
+  STORE_UNAVAILABLE: { status: 503, message: 'The shared store (Redis) cannot be reached now; try again' },
+  LOCK_TIMEOUT: { status: 503, message: 'A shared lock stayed taken too long; try again' },
   SHUTTING_DOWN: {
     status: 503,
     rpc: -32000,

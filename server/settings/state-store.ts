@@ -188,7 +188,7 @@ export class FileStateStore extends MemoryBackedStateStore {
         let value: unknown;
         let plain: string;
         try {
-          plain = await this.#secrets.decrypt(sealed.value, aad(collection, id));
+          plain = await this.#secrets.decrypt(sealed.value, stateAad(collection, id));
           value = JSON.parse(plain);
         } catch (error) {
           throw this.#unreadable(`has a record that does not decrypt at ${collection}.${id}`, error);
@@ -231,7 +231,7 @@ export class FileStateStore extends MemoryBackedStateStore {
         let sealed = this.#sealed.get(key);
         if (!sealed || sealed.plain !== plain || sealed.expiresAt !== entry.expiresAt) {
           sealed = {
-            value: await this.#secrets.encrypt(plain, aad(collection, entry.id)),
+            value: await this.#secrets.encrypt(plain, stateAad(collection, entry.id)),
             expiresAt: entry.expiresAt,
             plain,
           };
@@ -272,7 +272,7 @@ function expired(entry: StateEntry, now: number): boolean {
 }
 
 /** Associated data: a record copied to another collection or id does not decrypt. */
-function aad(collection: string, id: string): string {
+export function stateAad(collection: string, id: string): string {
   return `gatehouse/state/v1\u0000${collection}\u0000${id}`;
 }
 

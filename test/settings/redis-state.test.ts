@@ -1,0 +1,133 @@
+/**
+ * The shared store on a real Redis (issue 15, first part): Debian's redis-server as a child
+ * process. Two store instances play two replicas: records are encrypted at rest, a write on one is
+ * announced to the other, expiry holds, the lock is one holder at a time across them and frees
+ * itself when its holder stalls, and an outage fails fast with STORE_UNAVAILABLE and heals.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createClient } from '@redis/client';
+import { isGatehouseError } from '../../server/errors.js';
+import { silentLogger } from '../../server/log.js';
+import { RedisLock } from '../../server/settings/redis-lock.js';
+import { RedisStateStore, redisClientOptions } from '../../server/settings/redis-state.js';
+import { SecretBox } from '../../server/settings/secrets.js';
+import type { StateChange } from '../../server/settings/state-store.js';
+import { waitUntil } from '../fixtures/gateway.js';
+import { startRedis, type TestRedis } from '../fixtures/redis.js';
+
+describe('the shared store on Redis', () => {
+  let redis: TestRedis;
+  let a: RedisStateStore;
+  let b: RedisStateStore;
+  const secrets = new SecretBox({ key: Buffer.alloc(32, 7) });
+
+  before(async () => {
+    redis = await startRedis();
+    a = await RedisStateStore.open({ url: redis.url, secrets, logger: silentLogger });
+    b = await RedisStateStore.open({ url: redis.url, secrets, logger: silentLogger });
+  });
+  /** How many SET commands Redis has run (each try to take a lock is one). */
+  async function setCalls(): Promise<number> {
+    const raw = createClient(redisClientOptions(redis.url));
+    await raw.connect();
+    const info = String(await raw.info('commandstats'));
+    raw.destroy();
+    return Number(/cmdstat_set:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  }
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.close();
+  });
+
+  test('a record written by one replica is read, listed and deleted by the other; Redis holds only ciphertext', async () => {
+    await a.put('api-keys', 'k1', { name: 'ci', secretHash: 'abc123' });
+    assert.deepEqual(await b.get('api-keys', 'k1'), { name: 'ci', secretHash: 'abc123' });
+    assert.deepEqual(
+      (await b.list('api-keys')).map((e) => e.id),
+      ['k1'],
+    );
+    const raw = createClient(redisClientOptions(redis.url));
+    await raw.connect();
+    const stored = String(await raw.hGet('gatehouse:state:api-keys', 'k1'));
+    raw.destroy();
+    assert.match(stored, /enc:v1:/);
+    assert.ok(!stored.includes('abc123'), stored);
+    await b.delete('api-keys', 'k1');
+    assert.equal(await a.get('api-keys', 'k1'), undefined);
+  });
+
+  test('a write is announced to the other replica’s listeners, not echoed to the writer’s twice', async () => {
+    const seenByB: StateChange[] = [];
+    const seenByA: StateChange[] = [];
+    const offB = b.onChange((change) => seenByB.push(change));
+    const offA = a.onChange((change) => seenByA.push(change));
+    await a.put('oidc:Grant', 'g1', { accountId: 'alice' });
+    await a.delete('oidc:Grant', 'g1');
+    await waitUntil(() => seenByB.length === 2, 'both changes at the other replica');
+    assert.deepEqual(seenByB, [
+      { collection: 'oidc:Grant', id: 'g1', deleted: false },
+      { collection: 'oidc:Grant', id: 'g1', deleted: true },
+    ]);
+    assert.equal(seenByA.length, 2, 'the writer heard each of its own changes once');
+    offA();
+    offB();
+  });
+
+  test('an expired record is gone for every replica', async () => {
+    await a.put('pending', 'p1', { state: 'x' }, { expiresAt: Date.now() + 100 });
+    assert.deepEqual(await b.get('pending', 'p1'), { state: 'x' });
+    await waitUntil(async () => (await b.get('pending', 'p1')) === undefined, 'the record to expire');
+    assert.deepEqual(await a.list('pending'), []);
+  });
+
+  test('the lock has one holder at a time across replicas, and frees itself when its holder stalls', async () => {
+    const lockA = new RedisLock(a.client);
+    const lockB = new RedisLock(b.client);
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = lockA.run('refresh:github', async () => {
+      order.push('a in');
+      await held;
+      order.push('a out');
+    });
+    await waitUntil(() => order.includes('a in'), 'a holds the lock');
+    const tries = await setCalls();
+    const second = lockB.run('refresh:github', async () => {
+      order.push('b in');
+    });
+    // b has tried (and been refused) while a holds it; a's release lets b in.
+    await waitUntil(async () => (await setCalls()) >= tries + 2, 'b to try the lock twice');
+    assert.deepEqual(order, ['a in']);
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['a in', 'a out', 'b in']);
+
+    // A holder that stalls past the lock's time to live loses it: the other gets in.
+    const short = new RedisLock(a.client, 'gatehouse', { ttlMs: 200 });
+    let stalled: () => void = () => undefined;
+    const stalling = short.run('refresh:linear', () => new Promise<void>((resolve) => (stalled = resolve)));
+    const other = await new RedisLock(b.client).run('refresh:linear', async () => 'b got it');
+    assert.equal(other, 'b got it');
+    stalled();
+    await stalling;
+  });
+
+  test('Redis down: every operation fails at once with STORE_UNAVAILABLE; back up, it works again', async () => {
+    await a.put('api-keys', 'k2', { name: 'before' });
+    await redis.stop();
+    await assert.rejects(a.get('api-keys', 'k2'), (error: unknown) =>
+      isGatehouseError(error, 'STORE_UNAVAILABLE'),
+    );
+    await assert.rejects(b.put('api-keys', 'k3', { name: 'during' }), (error: unknown) =>
+      isGatehouseError(error, 'STORE_UNAVAILABLE'),
+    );
+    await redis.start();
+    await waitUntil(() => a.reachable && b.reachable, 'both replicas reconnected');
+    await b.put('api-keys', 'k3', { name: 'after' });
+    assert.deepEqual(await a.get('api-keys', 'k3'), { name: 'after' });
+  });
+});
