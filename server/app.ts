@@ -23,6 +23,8 @@ import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
 import { FileStateStore, type StateStore } from './settings/state-store.js';
 import { StateCredentialStore } from './settings/state-credentials.js';
+import { RedisLock } from './settings/redis-lock.js';
+import { RedisStateStore } from './settings/redis-state.js';
 import { ApiKeyStore } from './security/api-keys.js';
 import { InboundAuthenticator } from './security/inbound-auth.js';
 import { createJwtVerifier } from './security/jwt-verifier.js';
@@ -132,17 +134,36 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const port = new URL(publicBaseUrl()).port;
     return ['localhost', '127.0.0.1', '[::1]'].map((host) => `http://${host}:${port}`);
   };
-  // Gateway-wide records (API keys, the own authorization server, per-user upstream credentials).
+  // Gateway-wide records (API keys, the own authorization server, per-user upstream credentials):
+  // the file beside the settings, or Redis shared by several replicas (systemConfig.store, read here).
+  const storeConfig = store.current.system.store;
+  const shared =
+    storeConfig.type === 'redis' && !options.state
+      ? await RedisStateStore.open({
+          url: storeConfig.url,
+          prefix: storeConfig.prefix,
+          secrets: store.secrets,
+          logger,
+        })
+      : undefined;
   const state =
-    options.state ?? (await FileStateStore.open({ dir: store.dir, secrets: store.secrets, logger }));
+    options.state ??
+    shared ??
+    (await FileStateStore.open({ dir: store.dir, secrets: store.secrets, logger }));
+  // Upstream credentials: per person always in the state store; the shared ones too on Redis (every
+  // replica needs them), else in the settings file. On Redis the lock holds across replicas.
+  const stateCredentials = new StateCredentialStore(
+    state,
+    shared && storeConfig.type === 'redis' ? new RedisLock(shared.client, storeConfig.prefix) : undefined,
+  );
   const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs, logger });
   const manager = new UpstreamManager({
     logger,
     clientInfo: SERVER_INFO,
     relay: relay.relay,
     oauth: {
-      store: options.credentials ?? new SettingsCredentialStore({ store }),
-      userStore: new StateCredentialStore(state),
+      store: options.credentials ?? (shared ? stateCredentials : new SettingsCredentialStore({ store })),
+      userStore: stateCredentials,
       redirectUri: () => `${publicBaseUrl()}/oauth/callback`,
       fetch: options.fetch,
     },
@@ -284,8 +305,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(healthRoutes, {
     checks: () => ({
       settings: 'ok',
-      // The file store lives in memory and on the local disk: reachable while the process is.
-      store: 'ok',
+      // The file store lives in memory and on the local disk: reachable while the process is;
+      // Redis while its connection is up.
+      store: shared && !shared.reachable ? 'unreachable' : 'ok',
       shutdown: gateway.draining ? 'draining' : 'no',
     }),
   });
@@ -313,6 +335,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     keys.close();
     await ownServer.close();
     await manager.close();
+    await shared?.close();
   });
 
   return { app, manager, gateway, keys };

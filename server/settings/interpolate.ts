@@ -26,7 +26,7 @@ const NAME = /^(?:env:)?([A-Za-z_][A-Za-z0-9_]*)$/;
 /**
  * Returns a copy of parsed settings with `${VAR}` replaced in every string value of each
  * `mcpServers` entry (except the gateway-owned `gatehouse` field) and in `systemConfig.baseUrl`,
- * `systemConfig.allowedPrivateHosts` and `systemConfig.inboundAuth` (client secrets, initial access
+ * `systemConfig.allowedPrivateHosts`, `systemConfig.store` (a Redis password) and `systemConfig.inboundAuth` (client secrets, initial access
  * token). Object keys are never interpolated. Input that is not shaped like settings is returned
  * unchanged for the schema to report.
  *
@@ -96,7 +96,7 @@ export function interpolateSettings(raw: unknown, env: Env): unknown {
   if (isRecord(raw.systemConfig)) {
     // Only the keys Gatehouse reads: other tools' systemConfig keys may use `${...}` for themselves.
     const system: Record<string, unknown> = { ...raw.systemConfig };
-    for (const key of ['baseUrl', 'allowedPrivateHosts', 'inboundAuth']) {
+    for (const key of ['baseUrl', 'allowedPrivateHosts', 'inboundAuth', 'store']) {
       if (key in system) system[key] = walk(system[key], ['systemConfig', key], undefined);
     }
     out.systemConfig = system;

@@ -227,6 +227,14 @@ function normalizeSystem(system: Raw, problems: SettingsProblem[]): SystemConfig
       typeof system.connectConcurrency === 'number' ? system.connectConcurrency : DEFAULT_CONNECT_CONCURRENCY,
     allowedPrivateHosts: (system.allowedPrivateHosts as string[] | undefined) ?? [],
     perUser: { ...DEFAULT_PER_USER, ...(isRecord(system.perUser) ? system.perUser : {}) } as PerUserConfig,
+    store:
+      isRecord(system.store) && system.store.type === 'redis'
+        ? {
+            type: 'redis',
+            url: system.store.url as string,
+            prefix: typeof system.store.prefix === 'string' ? system.store.prefix : 'gatehouse',
+          }
+        : { type: 'file' },
   };
   if (typeof system.baseUrl === 'string') out.baseUrl = system.baseUrl;
   if (isRecord(system.inboundAuth)) out.inboundAuth = normalizeInboundAuth(system.inboundAuth, problems);

@@ -19,13 +19,24 @@ import type { StateStore } from './state-store.js';
 /** The StateStore collection of per-user credential records. */
 export const USER_CREDENTIALS = 'upstream-credentials';
 
-/** A CredentialStore whose records are StateStore records, `<server>\0<owner>` by id. */
+/** Runs work under a named lock held across replicas (settings/redis-lock.ts). */
+export interface SharedLock {
+  run<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * A CredentialStore whose records are StateStore records, `<server>\0<owner>` by id. With a
+ * shared lock (several replicas on Redis) `withLock` holds it across replicas, so one refresh per
+ * token runs at a time over all of them; otherwise an in-process mutex.
+ */
 export class StateCredentialStore implements CredentialStore {
   readonly #state: StateStore;
   readonly #mutex = new KeyedMutex();
+  readonly #lock: SharedLock | undefined;
 
-  constructor(state: StateStore) {
+  constructor(state: StateStore, lock?: SharedLock) {
     this.#state = state;
+    this.#lock = lock;
   }
 
   async get(key: CredentialKey): Promise<CredentialRecord | undefined> {
@@ -48,7 +59,11 @@ export class StateCredentialStore implements CredentialStore {
   }
 
   withLock<T>(key: CredentialKey, fn: () => Promise<T>): Promise<T> {
-    return this.#mutex.run(keyString(key), fn);
+    const lock = this.#lock;
+    // In this process first (no need to ask Redis while a sibling call holds it), then across replicas.
+    if (!lock) return this.#mutex.run(keyString(key), fn);
+    const name = `credential:${encodeURIComponent(key.server)}:${encodeURIComponent(key.owner)}`;
+    return this.#mutex.run(keyString(key), () => lock.run(name, fn));
   }
 
   /** The records of `server`, by owner (for counts: the caller looks, and shows nothing of them). */

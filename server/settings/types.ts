@@ -113,9 +113,14 @@ export interface SystemConfig {
   allowedPrivateHosts: string[];
   /** Per-person connections of `credentials: "perUser"` servers. */
   perUser: PerUserConfig;
+  /** Where the state replicas share lives (read at start-up). */
+  store: StoreConfig;
   /** Present: every MCP request needs a credential and any bind address is allowed. */
   inboundAuth?: InboundAuthConfig;
 }
+
+/** `systemConfig.store`: the file store (one process), or Redis shared by several replicas. */
+export type StoreConfig = { type: 'file' } | { type: 'redis'; url: string; prefix: string };
 
 /** `systemConfig.perUser`, defaults filled in. */
 export interface PerUserConfig {

@@ -235,7 +235,8 @@ export class UpstreamManager {
     const people = new Set(
       records
         .filter(({ owner, record }) => owner.startsWith('inputs:') || holdsTokens(record))
-        .map(({ owner }) => personOf(owner)),
+        .map(({ owner }) => personOf(owner))
+        .filter((person) => person !== undefined),
     );
     return { people: people.size, connected: server.connectedCount() };
   }

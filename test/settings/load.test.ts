@@ -56,6 +56,7 @@ test('a Claude Desktop block loads as-is, with stdio defaults', () => {
     connectConcurrency: 8,
     allowedPrivateHosts: [],
     perUser: DEFAULT_PER_USER,
+    store: { type: 'file' },
   });
 });
 
@@ -141,7 +142,25 @@ test('the object form of groups loads', () => {
     connectConcurrency: 2,
     allowedPrivateHosts: ['10.0.0.5'],
     perUser: { idleMs: 60000, maxConnections: DEFAULT_PER_USER.maxConnections },
+    store: { type: 'file' },
   });
+});
+
+test('systemConfig.store: redis with a URL (prefix defaulted); without a URL it is refused', () => {
+  const settings = load(
+    { mcpServers: {}, systemConfig: { store: { type: 'redis', url: 'redis://:${PASS}@redis:6379/0' } } },
+    { PASS: 'secret' },
+  );
+  assert.deepEqual(settings.system.store, {
+    type: 'redis',
+    url: 'redis://:secret@redis:6379/0',
+    prefix: 'gatehouse',
+  });
+  const error = failure(
+    () => load({ mcpServers: {}, systemConfig: { store: { type: 'redis' } } }),
+    'SETTINGS_INVALID',
+  );
+  assert.match(error.message, /systemConfig\.store/);
 });
 
 test('a bad url names its dotted path in plain words', () => {
