@@ -23,8 +23,6 @@ import type { CredentialStore } from './settings/credentials.js';
 import { SettingsCredentialStore } from './settings/file-credentials.js';
 import { FileStateStore, type StateStore } from './settings/state-store.js';
 import { StateCredentialStore } from './settings/state-credentials.js';
-import { RedisLock } from './settings/redis-lock.js';
-import { RedisStateStore } from './settings/redis-state.js';
 import { ApiKeyStore } from './security/api-keys.js';
 import { InboundAuthenticator } from './security/inbound-auth.js';
 import { createJwtVerifier } from './security/jwt-verifier.js';
@@ -137,9 +135,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // Gateway-wide records (API keys, the own authorization server, per-user upstream credentials):
   // the file beside the settings, or Redis shared by several replicas (systemConfig.store, read here).
   const storeConfig = store.current.system.store;
+  // The Redis client is loaded only when it is used (a module loaded at start grows every call's
+  // garbage collection, as npm run bench:instructions showed with oidc-provider).
   const shared =
     storeConfig.type === 'redis' && !options.state
-      ? await RedisStateStore.open({
+      ? await (
+          await import('./settings/redis-state.js')
+        ).RedisStateStore.open({
           url: storeConfig.url,
           prefix: storeConfig.prefix,
           secrets: store.secrets,
@@ -154,7 +156,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // replica needs them), else in the settings file. On Redis the lock holds across replicas.
   const stateCredentials = new StateCredentialStore(
     state,
-    shared && storeConfig.type === 'redis' ? new RedisLock(shared.client, storeConfig.prefix) : undefined,
+    shared && storeConfig.type === 'redis'
+      ? new (await import('./settings/redis-lock.js')).RedisLock(shared.client, storeConfig.prefix)
+      : undefined,
   );
   const relay = new CallerRelay({ timeoutMs: () => store.current.system.timeouts.requestMs, logger });
   const manager = new UpstreamManager({

@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError, toGatehouseError } from '../errors.js';
-import { GATEWAY_OWNER } from '../settings/credentials.js';
 import { entryVersion } from '../settings/gateway-fields.js';
 import type { SettingsEditor } from '../settings/server-edits.js';
 import type { SettingsStore } from '../settings/store.js';
@@ -75,7 +74,8 @@ export async function editRoutes(app: FastifyInstance, opts: EditRoutesOptions):
     if (store.rawServerEntry(name) === undefined) {
       throw new GatehouseError('SERVER_NOT_FOUND', `no server named "${name}"`);
     }
-    if (manager.authStatus(name) !== undefined && store.credentialBlob(name, GATEWAY_OWNER) !== undefined) {
+    // Tokens held now, wherever they are stored (the settings file, or the shared store).
+    if (manager.authStatus(name)?.token) {
       await manager.disconnect(name).catch((error: unknown) => {
         // The credentials go with the entry anyway; a revocation that failed is only reported.
         req.log.warn(
