@@ -162,6 +162,13 @@ describe('a restart keeps each person’s credentials and the server’s tools',
     assert.equal((await openConnectLink(browser, link, 'alice')).status, 200);
     assert.equal(textOf(await client.callTool({ name: 'github__whoami', arguments: {} })), 'alice');
     const exchanges = as.counts.codeExchanges;
+    // The dashboard's Try it acts as the administrator: their own connection answers.
+    const tried = await gw.api('/api/servers/github/tools/whoami/call', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.match(await tried.text(), /event: result\ndata: .*"text":"alice"/);
 
     // Nothing of the person's is in the settings file; their tokens are in the state file, encrypted.
     const settingsText = await readFile(gw.settingsPath, 'utf8');
