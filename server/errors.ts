@@ -161,6 +161,10 @@ export const ERROR_TABLE = {
   // issue 15, scale-out: health and shutdown, the shared store
   STORE_UNAVAILABLE: { status: 503, message: 'The shared store (Redis) cannot be reached now; try again' },
   LOCK_TIMEOUT: { status: 503, message: 'A shared lock stayed taken too long; try again' },
+  CREDENTIAL_STALE: {
+    status: 409,
+    message: 'A newer credential was written meanwhile (another replica); this older one was not',
+  },
   SHUTTING_DOWN: {
     status: 503,
     rpc: -32000,

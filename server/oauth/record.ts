@@ -155,7 +155,9 @@ export class RecordRepo {
       const { next, result } = await fn(current);
       if (!next) return { result, record: current };
       const written = { ...next, generation: current.generation + 1 };
-      await this.store.put(this.key, serialize(written));
+      // Fencing: if our lock expired while we stalled and another replica wrote this generation
+      // (a newer token) meanwhile, the store refuses this write instead of losing that one.
+      await this.store.put(this.key, serialize(written), { generation: written.generation });
       return { result, record: written };
     });
   }

@@ -36,8 +36,13 @@ export type CredentialRecord = Record<string, unknown>;
 
 export interface CredentialStore {
   get(key: CredentialKey): Promise<CredentialRecord | undefined>;
-  /** Replaces the whole record. */
-  put(key: CredentialKey, value: CredentialRecord): Promise<void>;
+  /**
+   * Replaces the whole record. With `generation` (fencing), a store whose lock can expire under a
+   * stalled holder (several replicas) refuses the write with CREDENTIAL_STALE when a record of that
+   * generation or a newer one was written meanwhile; in-process stores, whose lock cannot expire,
+   * need not check.
+   */
+  put(key: CredentialKey, value: CredentialRecord, options?: { generation?: number }): Promise<void>;
   delete(key: CredentialKey): Promise<void>;
   /**
    * Runs `fn` while holding the per-(server, owner) lock; used by the single-flight refresh.

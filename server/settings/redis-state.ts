@@ -17,6 +17,8 @@ import { isRecord } from './json-text.js';
 import type { SecretBox } from './secrets.js';
 import {
   stateAad,
+  staleWrite,
+  type PutOptions,
   type StateChange,
   type StateEntry,
   type StateRecord,
@@ -33,6 +35,17 @@ export interface RedisStateStoreOptions {
   /** Key prefix, so that several gateways may share one Redis (default `gatehouse`). */
   prefix?: string;
 }
+
+/**
+ * Writes a record only when its fence is above the last one written (KEYS: the collection's hash
+ * and its fences' hash; ARGV: id, stored value, fence). Atomic in Redis: the check and the write
+ * cannot be split by another replica's write.
+ */
+const FENCED_WRITE = `local last = tonumber(redis.call('hget', KEYS[2], ARGV[1]) or '-1')
+if last >= tonumber(ARGV[3]) then return 0 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+redis.call('hset', KEYS[2], ARGV[1], ARGV[3])
+return 1`;
 
 /** How long the client waits between reconnect attempts at most. */
 const MAX_RECONNECT_MS = 2_000;
@@ -122,31 +135,42 @@ export class RedisStateStore implements StateStore {
     return `${this.#prefix}:state:${collection}`;
   }
 
+  /** The last fence written per record of a collection (plain numbers; no secret). */
+  #fences(collection: string): string {
+    return `${this.#prefix}:fence:${collection}`;
+  }
+
   async get(collection: string, id: string): Promise<StateRecord | undefined> {
     const stored = await storeCall('read a record', () => this.#client.hGet(this.#hash(collection), id));
     if (stored === null || stored === undefined) return undefined;
     return (await this.#open(collection, id, String(stored)))?.value;
   }
 
-  async put(
-    collection: string,
-    id: string,
-    value: StateRecord,
-    options: { expiresAt?: number } = {},
-  ): Promise<void> {
+  async put(collection: string, id: string, value: StateRecord, options: PutOptions = {}): Promise<void> {
     const sealed = await this.#secrets.encrypt(JSON.stringify(value), stateAad(collection, id));
     const stored = JSON.stringify(
       options.expiresAt === undefined ? { value: sealed } : { value: sealed, expiresAt: options.expiresAt },
     );
-    await storeCall('write a record', async () => {
-      await this.#client.hSet(this.#hash(collection), id, stored);
+    const fence = options.fence;
+    const written = await storeCall('write a record', async () => {
+      if (fence === undefined) await this.#client.hSet(this.#hash(collection), id, stored);
+      else {
+        const keys = [this.#hash(collection), this.#fences(collection)];
+        const done = await this.#client.eval(FENCED_WRITE, { keys, arguments: [id, stored, String(fence)] });
+        if (done !== 1) return false;
+      }
       await this.#announce({ collection, id, deleted: false });
+      return true;
     });
+    if (!written) throw staleWrite(collection, id);
     this.#emit({ collection, id, deleted: false });
   }
 
   async delete(collection: string, id: string): Promise<void> {
-    const removed = await storeCall('delete a record', () => this.#client.hDel(this.#hash(collection), id));
+    const removed = await storeCall('delete a record', async () => {
+      await this.#client.hDel(this.#fences(collection), id);
+      return this.#client.hDel(this.#hash(collection), id);
+    });
     if (removed === 0) return;
     await storeCall('announce a change', () => this.#announce({ collection, id, deleted: true }));
     this.#emit({ collection, id, deleted: true });

@@ -50,8 +50,13 @@ export class StateCredentialStore implements CredentialStore {
     return record;
   }
 
-  put(key: CredentialKey, value: CredentialRecord): Promise<void> {
-    return this.#state.put(USER_CREDENTIALS, recordId(key), value);
+  put(key: CredentialKey, value: CredentialRecord, options: { generation?: number } = {}): Promise<void> {
+    return this.#state.put(
+      USER_CREDENTIALS,
+      recordId(key),
+      value,
+      options.generation === undefined ? {} : { fence: options.generation },
+    );
   }
 
   delete(key: CredentialKey): Promise<void> {

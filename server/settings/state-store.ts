@@ -31,6 +31,18 @@ export interface StateEntry {
   expiresAt?: number;
 }
 
+export interface PutOptions {
+  /** Epoch ms after which the record is gone. */
+  expiresAt?: number;
+  /** A number that must grow with each write of this record (a token generation): fencing. */
+  fence?: number;
+}
+
+/** The error of a write whose fence is not above the record's last one. */
+export function staleWrite(collection: string, id: string): GatehouseError {
+  return new GatehouseError('CREDENTIAL_STALE', undefined, { details: { collection, id } });
+}
+
 /** What changed: one record of one collection was written or deleted. */
 export interface StateChange {
   collection: string;
@@ -41,8 +53,11 @@ export interface StateChange {
 export interface StateStore {
   /** The record, or undefined when there is none or it has expired. */
   get(collection: string, id: string): Promise<StateRecord | undefined>;
-  /** Replaces the whole record. */
-  put(collection: string, id: string, value: StateRecord, options?: { expiresAt?: number }): Promise<void>;
+  /**
+   * Replaces the whole record. With `fence`, the write is refused (CREDENTIAL_STALE) when a write
+   * with a fence at least as high was made to this record since it was last deleted.
+   */
+  put(collection: string, id: string, value: StateRecord, options?: PutOptions): Promise<void>;
   delete(collection: string, id: string): Promise<void>;
   /** Every live record of a collection. */
   list(collection: string): Promise<StateEntry[]>;
@@ -54,18 +69,20 @@ export interface StateStore {
 abstract class MemoryBackedStateStore implements StateStore {
   protected readonly collections = new Map<string, Map<string, StateEntry>>();
   readonly #listeners = new Set<(change: StateChange) => void>();
+  /** The last fence written per record (one process: kept in memory only). */
+  readonly #fences = new Map<string, number>();
 
   async get(collection: string, id: string): Promise<StateRecord | undefined> {
     const entry = this.#live(collection, id);
     return entry === undefined ? undefined : structuredClone(entry.value);
   }
 
-  async put(
-    collection: string,
-    id: string,
-    value: StateRecord,
-    options: { expiresAt?: number } = {},
-  ): Promise<void> {
+  async put(collection: string, id: string, value: StateRecord, options: PutOptions = {}): Promise<void> {
+    if (options.fence !== undefined) {
+      const key = `${collection}\u0000${id}`;
+      if ((this.#fences.get(key) ?? -Infinity) >= options.fence) throw staleWrite(collection, id);
+      this.#fences.set(key, options.fence);
+    }
     const entry: StateEntry = { id, value: structuredClone(value) };
     if (options.expiresAt !== undefined) entry.expiresAt = options.expiresAt;
     this.#collection(collection).set(id, entry);
@@ -74,6 +91,7 @@ abstract class MemoryBackedStateStore implements StateStore {
   }
 
   async delete(collection: string, id: string): Promise<void> {
+    this.#fences.delete(`${collection}\u0000${id}`);
     if (!this.collections.get(collection)?.delete(id)) return;
     await this.persist();
     this.#emit({ collection, id, deleted: true });

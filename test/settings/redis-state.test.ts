@@ -9,9 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { createClient } from '@redis/client';
 import { isGatehouseError } from '../../server/errors.js';
 import { silentLogger } from '../../server/log.js';
+import { RecordRepo } from '../../server/oauth/record.js';
 import { RedisLock } from '../../server/settings/redis-lock.js';
 import { RedisStateStore, redisClientOptions } from '../../server/settings/redis-state.js';
 import { SecretBox } from '../../server/settings/secrets.js';
+import { StateCredentialStore } from '../../server/settings/state-credentials.js';
 import type { StateChange } from '../../server/settings/state-store.js';
 import { waitUntil } from '../fixtures/gateway.js';
 import { startRedis, type TestRedis } from '../fixtures/redis.js';
@@ -114,6 +116,46 @@ describe('the shared store on Redis', () => {
     assert.equal(other, 'b got it');
     stalled();
     await stalling;
+  });
+
+  test('a fenced write is refused once a write of that fence or a newer one was made; delete starts over', async () => {
+    await a.put('upstream-credentials', 'f1', { generation: 1 }, { fence: 1 });
+    await b.put('upstream-credentials', 'f1', { generation: 2 }, { fence: 2 });
+    await assert.rejects(
+      a.put('upstream-credentials', 'f1', { generation: 2, late: true }, { fence: 2 }),
+      (error) => isGatehouseError(error, 'CREDENTIAL_STALE'),
+    );
+    assert.deepEqual(await a.get('upstream-credentials', 'f1'), { generation: 2 });
+    await a.delete('upstream-credentials', 'f1');
+    await b.put('upstream-credentials', 'f1', { generation: 1 }, { fence: 1 });
+    assert.deepEqual(await a.get('upstream-credentials', 'f1'), { generation: 1 });
+  });
+
+  test('a replica that stalls past the lock while refreshing cannot overwrite the newer token another wrote', async () => {
+    // Two replicas' views of one upstream's OAuth record, each with the shared lock (short-lived here).
+    const repoOf = (store: RedisStateStore) =>
+      new RecordRepo(
+        new StateCredentialStore(store, new RedisLock(store.client, 'gatehouse', { ttlMs: 200 })),
+        { server: 'github', owner: 'gateway' },
+        silentLogger,
+      );
+    const [repoA, repoB] = [repoOf(a), repoOf(b)];
+    await repoA.update((current) => ({ next: { ...current, imported: 'token-1' }, result: undefined }));
+    let resume: () => void = () => undefined;
+    const stalled = repoA.update(async (current) => {
+      await new Promise<void>((resolve) => (resume = resolve));
+      return { next: { ...current, imported: 'stale-token' }, result: undefined };
+    });
+    // A holds the lock and stalls; the lock expires; B refreshes meanwhile.
+    const fresh = await repoB.update((current) => ({
+      next: { ...current, imported: 'token-2' },
+      result: undefined,
+    }));
+    resume();
+    await assert.rejects(stalled, (error) => isGatehouseError(error, 'CREDENTIAL_STALE'));
+    const stored = await repoA.read();
+    assert.equal(stored.imported, 'token-2');
+    assert.equal(stored.generation, fresh.record.generation);
   });
 
   test('Redis down: every operation fails at once with STORE_UNAVAILABLE; back up, it works again', async () => {
