@@ -76,6 +76,57 @@ describe('the shared store on Redis', () => {
     assert.deepEqual(await a.list('pending'), []);
   });
 
+  /** How many SET commands Redis has run (each try to take a lock is one). */
+  async function setCalls(): Promise<number> {
+    const raw = createClient(redisClientOptions(redis.url));
+    await raw.connect();
+    const info = String(await raw.info('commandstats'));
+    raw.destroy();
+    return Number(/cmdstat_set:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  }
+
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.close();
+  });
+
+  test('the lock has one holder at a time across replicas, and frees itself when its holder stalls', async () => {
+    const lockA = new RedisLock(a.client);
+    const lockB = new RedisLock(b.client);
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = lockA.run('refresh:github', async () => {
+      order.push('a in');
+      await held;
+      order.push('a out');
+    });
+    await waitUntil(() => order.includes('a in'), 'a holds the lock');
+    const tries = await setCalls();
+    const second = lockB.run('refresh:github', async () => {
+      order.push('b in');
+    });
+    // b has tried (and been refused) while a holds it; a's release lets b in.
+    await waitUntil(async () => (await setCalls()) >= tries + 2, 'b to try the lock twice');
+    assert.deepEqual(order, ['a in']);
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['a in', 'a out', 'b in']);
+
+    // A holder that stalls past the lock's time to live loses it: the other gets in.
+    const short = new RedisLock(a.client, 'gatehouse', { ttlMs: 200 });
+    // b starts only once a is inside: a's SET and b's go over two connections, so without this wait
+    // b could take the lock first, and a would then stall forever with nobody to release it.
+    let stalled: (() => void) | undefined;
+    const stalling = short.run('refresh:linear', () => new Promise<void>((resolve) => (stalled = resolve)));
+    await waitUntil(() => stalled !== undefined, 'a to hold the short lock');
+    const other = await new RedisLock(b.client).run('refresh:linear', async () => 'b got it');
+    assert.equal(other, 'b got it');
+    stalled?.();
+    await stalling;
+  });
+
   test('a fenced write is refused once a write of that fence or a newer one was made; delete starts over', async () => {
     await a.put('upstream-credentials', 'f1', { generation: 1 }, { fence: 1 });
     await b.put('upstream-credentials', 'f1', { generation: 2 }, { fence: 2 });
