@@ -161,6 +161,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
             // The company's provider is the trusted host (any port); its answers still go through the guard.
             fetch: createGuardedFetch({ ...guard, fetch: options.fetch ?? fetch }),
             timeoutMs: settings.system.timeouts.oauthMs,
+            state: options.state,
           }),
           admin,
         ),
@@ -264,6 +265,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
         provider,
         login: loginMethod,
         loginFailures,
+        state: options.state,
         baseUrl: options.baseUrl,
         recordConsent: (grantId, info) => grants.recordConsent(grantId, info),
         finishDashboard: async (req, reply, outcome) => {

@@ -8,9 +8,11 @@
  * §4.1.2.1). Every answer is a plain HTML page under the app-wide CSP.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isGatehouseError, type GatehouseError } from '../errors.js';
 import { originAllowed } from '../security/admin-session.js';
 import type { RateLimiter } from '../security/rate-limit.js';
 import type { Logger } from '../log.js';
+import type { StateRecord, StateStore } from '../settings/state-store.js';
 import type { LoginMethod, LoginOutcome } from './login.js';
 import type { FederatedLogin } from './login-oidc.js';
 import type { InteractionDetails, OidcProvider } from './oidc-types.js';
@@ -28,6 +30,8 @@ export interface InteractionRoutesOptions {
   login: () => LoginMethod | FederatedLogin;
   /** Failed sign-ins per client address. */
   loginFailures: RateLimiter;
+  /** The gateway's state store: what a federated sign-in proved waits there for the next request. */
+  state: StateStore;
   baseUrl: () => string;
   recordConsent: ConsentRecorder;
   /** Ends a sign-in started by the dashboard (a person's session; see login-oidc.ts). */
@@ -36,6 +40,11 @@ export interface InteractionRoutesOptions {
 }
 
 type Uid = { Params: { uid: string } };
+
+/** The state store collection of what federated sign-ins proved, by interaction uid. */
+export const LOGIN_PROVEN = 'login-proven';
+/** How long a proof waits for the browser's next request. */
+const PROOF_MS = 5 * 60_000;
 
 /** Registers the interaction routes (in a scope of their own: they parse HTML forms). */
 export async function interactionRoutes(app: FastifyInstance, opts: InteractionRoutesOptions): Promise<void> {
@@ -145,9 +154,12 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
 
   /**
    * What a federated sign-in proved, by interaction, between the provider's redirect back (which
-   * carries no interaction cookie: its URL is fixed) and the browser's next request, which does.
+   * carries no interaction cookie: its URL is fixed) and the browser's next request, which does. In
+   * the state store, like the pending sign-in itself: behind a load balancer without stickiness the
+   * next request may reach another replica than the return did.
    */
-  const federated = new Map<string, { outcome: LoginOutcome; until: number }>();
+  const rememberProof = (uid: string, outcome: LoginOutcome) =>
+    opts.state.put(LOGIN_PROVEN, uid, { outcome }, { expiresAt: Date.now() + PROOF_MS });
 
   app.get('/oauth2/login/callback', async (req, reply) => {
     if (!opts.loginFailures.allows(req.ip)) {
@@ -159,7 +171,14 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
       );
     }
     const login = opts.login();
-    const result = 'callback' in login ? await login.callback(new URL(req.url, opts.baseUrl())) : undefined;
+    let result: Awaited<ReturnType<FederatedLogin['callback']>>;
+    try {
+      result = 'callback' in login ? await login.callback(new URL(req.url, opts.baseUrl())) : undefined;
+    } catch (error) {
+      // The pending sign-in is still there: the same return works once the store answers again.
+      if (isGatehouseError(error)) return unavailable(reply, error, 'Wait a moment, then reload this page.');
+      throw error;
+    }
     if (!result) {
       // An unknown, expired or replayed `state` is a failed sign-in like a wrong admin token.
       opts.loginFailures.take(req.ip);
@@ -174,9 +193,14 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
       return opts.finishDashboard(req, reply, result.outcome);
     }
     const { uid } = result.purpose;
-    const now = Date.now();
-    for (const [key, entry] of federated) if (entry.until <= now) federated.delete(key);
-    federated.set(uid, { outcome: result.outcome, until: now + 5 * 60_000 });
+    try {
+      await rememberProof(uid, result.outcome);
+    } catch (error) {
+      if (isGatehouseError(error)) {
+        return unavailable(reply, error, 'Start again from the application that sent you here.');
+      }
+      throw error;
+    }
     return reply
       .code(303)
       .header('location', `${action(uid)}/federated`)
@@ -185,12 +209,18 @@ export async function interactionRoutes(app: FastifyInstance, opts: InteractionR
 
   app.get<Uid>('/oauth2/interaction/:uid/federated', async (req, reply) => {
     const loaded = await load(req, reply);
-    const entry = loaded && federated.get(loaded.details.uid);
-    if (!loaded || !entry || entry.until <= Date.now() || loaded.details.prompt.name !== 'login') {
-      return expired(reply);
+    if (!loaded || loaded.details.prompt.name !== 'login') return expired(reply);
+    let outcome: LoginOutcome | undefined;
+    try {
+      outcome = asProof(await opts.state.get(LOGIN_PROVEN, loaded.details.uid));
+      // Single use, as the provider's return it stands for.
+      if (outcome) await opts.state.delete(LOGIN_PROVEN, loaded.details.uid);
+    } catch (error) {
+      if (isGatehouseError(error)) return unavailable(reply, error, 'Wait a moment, then reload this page.');
+      throw error;
     }
-    federated.delete(loaded.details.uid);
-    return settle(req, reply, loaded.provider, loaded.details.uid, entry.outcome);
+    if (!outcome) return expired(reply);
+    return settle(req, reply, loaded.provider, loaded.details.uid, outcome);
   });
 
   app.post<Uid>('/oauth2/interaction/:uid/confirm', async (req, reply) => {
@@ -278,6 +308,31 @@ function sameOrigin(req: FastifyRequest, base: string): boolean {
 /** The issuer's path below the origin (`/oauth2`, or `/prefix/oauth2` behind a proxy with a path). */
 export function issuerPath(base: string): string {
   return `${new URL(base).pathname.replace(/\/+$/, '')}/oauth2`;
+}
+
+/** A store error (Redis unreachable) on a step of a sign-in: a page that says so, not a crash. */
+function unavailable(reply: FastifyReply, error: GatehouseError, next: string) {
+  return html(
+    reply,
+    error.status,
+    errorPage(
+      'Signing in is unavailable for a moment',
+      `Gatehouse cannot reach its shared store now. ${next}`,
+      error.code,
+    ),
+  );
+}
+
+/** A stored proof, checked field by field (another replica may have written it). */
+function asProof(record: StateRecord | undefined): LoginOutcome | undefined {
+  const outcome = record?.outcome as { kind?: unknown; accountId?: unknown; message?: unknown } | undefined;
+  if (outcome?.kind === 'account' && typeof outcome.accountId === 'string') {
+    return { kind: 'account', accountId: outcome.accountId };
+  }
+  if (outcome?.kind === 'refused' && typeof outcome.message === 'string') {
+    return { kind: 'refused', message: outcome.message };
+  }
+  return undefined;
 }
 
 function html(reply: FastifyReply, status: number, body: string) {

@@ -14,13 +14,20 @@
  * same redirect, the same callback (`/oauth2/login/callback`) and the same `decide`; the pending
  * state remembers which purpose it was started for, and the callback route dispatches on it.
  *
- * Pending sign-ins (state → PKCE verifier, nonce, purpose) live in memory for 10 minutes: a
- * restart in the middle of a sign-in means starting it again.
+ * Pending sign-ins (state → PKCE verifier, nonce, purpose) live in the state store for 10 minutes
+ * (collection `login-pending`, encrypted like every record): on Redis (issue 15) the provider may
+ * send the browser back to any replica, and with the file store a restart in the middle of a
+ * sign-in no longer loses it. The callback reads and deletes its state before anything else, so a
+ * replayed callback finds nothing. Two replicas reading the same state at the same instant could
+ * both pass that check (a read and a delete are two store calls); the provider's authorization code
+ * is single use (RFC 6749 §4.1.2), so at most one of them can exchange it.
  */
 import type { FastifyReply } from 'fastify';
 import * as oauth from 'oauth4webapi';
+import { isGatehouseError } from '../errors.js';
 import type { FetchLike } from '../http-fetch.js';
 import { sessionCookie, secureCookies, type AdminSessionStore } from '../security/admin-session.js';
+import type { StateRecord, StateStore } from '../settings/state-store.js';
 import type { InboundLogin } from '../settings/types.js';
 import type { LoginMethod, LoginOutcome } from './login.js';
 import { escapeHtml, page } from './pages.js';
@@ -34,6 +41,8 @@ export interface OidcLoginOptions {
   /** The SSRF-guarded fetch (the provider's host is the trusted one). */
   fetch: FetchLike;
   timeoutMs: number;
+  /** Where pending sign-ins are kept (the gateway's state store: a file, or Redis shared by replicas). */
+  state: StateStore;
   now?: () => number;
 }
 
@@ -46,17 +55,40 @@ export interface FederatedLogin extends LoginMethod {
   readonly provider: string;
   /** Sends the browser to the provider for `purpose` (`redirect`), or says why it cannot (`refused`). */
   start(purpose: SignInPurpose): Promise<LoginOutcome>;
-  /** Handles the provider's redirect back: what the sign-in was for, and what it proves. */
+  /**
+   * Handles the provider's redirect back: what the sign-in was for, and what it proves; undefined
+   * for an unknown, expired or already used `state`.
+   * @throws GatehouseError STORE_UNAVAILABLE (or another store error) when the pending sign-in
+   *   cannot be read or consumed now; it is left in place, so the same return may be retried.
+   */
   callback(url: URL): Promise<{ purpose: SignInPurpose; outcome: LoginOutcome } | undefined>;
 }
 
 const PENDING_MS = 10 * 60_000;
+
+/** The state store collection of pending sign-ins (named in the issue 15 contract). */
+export const LOGIN_PENDING = 'login-pending';
 
 interface Pending {
   purpose: SignInPurpose;
   verifier: string;
   nonce: string;
   until: number;
+}
+
+/** A stored pending sign-in, checked field by field (it crossed a process boundary). */
+function asPending(record: StateRecord | undefined): Pending | undefined {
+  if (!record) return undefined;
+  const { purpose, verifier, nonce, until } = record;
+  if (typeof verifier !== 'string' || typeof nonce !== 'string' || typeof until !== 'number')
+    return undefined;
+  if (typeof purpose !== 'object' || purpose === null) return undefined;
+  const kind = (purpose as { kind?: unknown }).kind;
+  const uid = (purpose as { uid?: unknown }).uid;
+  if (kind === 'dashboard') return { purpose: { kind }, verifier, nonce, until };
+  if (kind === 'interaction' && typeof uid === 'string')
+    return { purpose: { kind, uid }, verifier, nonce, until };
+  return undefined;
 }
 
 export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
@@ -71,7 +103,7 @@ export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
     [oauth.allowInsecureRequests]: issuer.protocol === 'http:',
     signal: AbortSignal.timeout(options.timeoutMs),
   });
-  const pending = new Map<string, Pending>();
+  const { state: store } = options;
   let metadata: Promise<oauth.AuthorizationServer> | undefined;
   const discover = () => {
     metadata ??= oauth
@@ -95,11 +127,20 @@ export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
         message: `The sign-in provider ${issuer.host} cannot be reached; try again later.`,
       };
     }
-    for (const [key, entry] of pending) if (entry.until <= now()) pending.delete(key);
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const nonce = oauth.generateRandomNonce();
-    pending.set(state, { purpose, verifier, nonce, until: now() + PENDING_MS });
+    const until = now() + PENDING_MS;
+    try {
+      await store.put(LOGIN_PENDING, state, { purpose, verifier, nonce, until }, { expiresAt: until });
+    } catch (error) {
+      if (!isGatehouseError(error)) throw error;
+      // Without its state the provider's return could not be finished: do not send the browser away.
+      return {
+        kind: 'refused',
+        message: `Signing in cannot start now: Gatehouse could not keep the sign-in (${error.code}); try again in a moment.`,
+      };
+    }
     const url = new URL(as.authorization_endpoint!);
     url.searchParams.set('client_id', config.clientId);
     url.searchParams.set('redirect_uri', options.redirectUri);
@@ -127,10 +168,12 @@ export function oidcLogin(options: OidcLoginOptions): FederatedLogin {
     start,
     async callback(url) {
       const state = url.searchParams.get('state') ?? '';
-      const entry = pending.get(state);
+      if (state === '') return undefined;
+      const entry = asPending(await store.get(LOGIN_PENDING, state));
       if (!entry || entry.until <= now()) return undefined;
-      // Single use: a replayed callback finds nothing.
-      pending.delete(state);
+      // Single use: a replayed callback finds nothing. Consumed before the code is exchanged; when
+      // the delete fails the sign-in stops here (the store's error), so it is never used twice.
+      await store.delete(LOGIN_PENDING, state);
       try {
         const as = await discover();
         const params = oauth.validateAuthResponse(as, client, url, state);
