@@ -180,6 +180,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
       put: (server, fingerprint, lists) => state.put(UPSTREAM_LISTS, server, { fingerprint, lists }),
     },
+    pendingStore: state,
+  });
+  // Another replica's authorization, refresh or typed-in values: this replica's engines follow.
+  const unfollow = stateCredentials.onRemoteChange((key) => {
+    manager
+      .credentialChanged(key)
+      .catch((error: unknown) =>
+        logger.warn({ server: key.server, err: String(error) }, 'following a change of another replica failed'),
+      );
   });
   const gateway = new Gateway({
     manager,
@@ -337,6 +346,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   app.addHook('onClose', async () => {
     keys.close();
+    unfollow();
     await ownServer.close();
     await manager.close();
     await shared?.close();

@@ -25,7 +25,7 @@ export async function oauthRoutes(
       .header('referrer-policy', 'no-referrer');
     try {
       const state = params.get('state');
-      const pending = opts.manager.pendingOf(state);
+      const pending = await opts.manager.pendingOf(state);
       let clear: string | undefined;
       if (pending?.person !== undefined && state !== null) {
         if (!(await browserIsBound(opts.secrets, req.headers.cookie, state, pending.person))) {

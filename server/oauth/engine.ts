@@ -120,6 +120,7 @@ export class OAuthEngine {
       adopt: (record) => this.#adopt(record),
       apply: (event, facts) => this.#apply(event, facts),
       challenge: () => this.#challenge,
+      announce: (pending) => this.#pendingStates.announce(opts.pendingKey ?? opts.server, pending),
     };
     this.#authorizations = new Authorizations(this.#ctx, () => this.#stage);
     this.fetch = createUpstreamFetch({
@@ -201,6 +202,41 @@ export class OAuthEngine {
     await completeCallback(this.#ctx, params);
     // Counted before any request can use the new token: the reconnect that `authorized` starts
     // needs network I/O, this continuation does not.
+    this.#authorizations.completed();
+  }
+
+  /**
+   * Another replica wrote this engine's record (a shared store's change feed): take it when it is
+   * newer. New tokens it holds while this engine has none in use (a person's authorization whose
+   * callback landed there) make this engine authorized as if the callback had landed here; a refresh
+   * there only replaces the token this engine sends, so it does not refresh that expiry again.
+   */
+  async reload(): Promise<void> {
+    let record: EngineRecord;
+    try {
+      record = await this.#ctx.repo.read();
+    } catch (err) {
+      const { code } = toGatehouseError(err);
+      this.#ctx.logger.warn({ code }, 'reading the record another replica wrote failed');
+      return;
+    }
+    if (record.generation <= this.#record.generation) return;
+    const before = this.#record.tokens?.generation;
+    this.#adopt(record);
+    const tokens = usable(record.tokens);
+    const stage = this.#stage.kind;
+    if (!tokens || tokens.generation === before) return;
+    if (stage === 'authorized' || stage === 'refreshing' || stage === 'exchanging') return;
+    // The exchange happened elsewhere; here the stage goes the same way (exchanging → authorized).
+    if (stage !== 'unauthenticated' && stage !== 'failed') this.#apply({ type: 'exchange' });
+    this.#apply(
+      {
+        type: 'authorized',
+        expiresAt: tokens.expiresAt,
+        via: tokens.lastRefreshAt === null ? 'exchange' : 'refresh',
+      },
+      { scopesGranted: [...tokens.scopes] },
+    );
     this.#authorizations.completed();
   }
 

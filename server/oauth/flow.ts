@@ -12,7 +12,13 @@ import type { BearerChallenge } from './challenge.js';
 import { discover } from './discovery.js';
 import { authorizationFacts, bindingFacts, type AuthFacts, type AuthStep } from './facts.js';
 import type { OAuthHttp } from './http.js';
-import type { EngineRecord, RecordRepo, ServerBinding, StoredTokens } from './record.js';
+import type {
+  EngineRecord,
+  PendingAuthorization,
+  RecordRepo,
+  ServerBinding,
+  StoredTokens,
+} from './record.js';
 import {
   chooseClient,
   cimdClient,
@@ -46,6 +52,8 @@ export interface FlowContext {
   apply(event: StageEvent, facts?: AuthFacts): void;
   /** The last challenge the upstream sent. */
   challenge(): BearerChallenge | undefined;
+  /** Files a new authorization's state where every replica's callback finds it (pending-index.ts). */
+  announce(pending: PendingAuthorization): Promise<void>;
 }
 
 /**
@@ -102,13 +110,19 @@ export async function ensureClient(ctx: FlowContext, binding: ServerBinding): Pr
         settings: ctx.settings,
         now: ctx.now(),
       });
-      const { record } = await ctx.repo.update((rec) => ({
-        next: { ...rec, client: registered },
-        result: undefined,
-      }));
+      const seen = ctx.record().client?.clientId;
+      const { result: client, record } = await ctx.repo.update((rec) => {
+        // Another replica sharing the store registered one meanwhile: all use that one, or the
+        // authorization one of them starts would not match the client the other stored.
+        const theirs = rec.client;
+        if (theirs && theirs.clientId !== seen && theirs.issuer === registered.issuer) {
+          if (theirs.redirectUri === registered.redirectUri) return { result: theirs };
+        }
+        return { next: { ...rec, client: registered }, result: registered };
+      });
       ctx.adopt(record);
       ctx.logger.info({ issuer: metadata.issuer }, 'registered an OAuth client');
-      return dynamicClient(registered);
+      return dynamicClient(client);
     }
     case 'none':
       throw noClientError(ctx.server, metadata.issuer);
@@ -158,6 +172,7 @@ export async function prepareAuthorization(
       result: undefined,
     }));
     ctx.adopt(record);
+    await ctx.announce(pending);
     ctx.apply(
       { type: 'await_user', authorizationUrl: url, expiresAt: pending.expiresAt, reason: options.reason },
       authorizationFacts(binding, client, scopes),

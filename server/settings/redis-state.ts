@@ -238,7 +238,12 @@ export class RedisStateStore implements StateStore {
     }
     if (!isRecord(change) || change.origin === this.#origin) return;
     if (typeof change.collection !== 'string' || typeof change.id !== 'string') return;
-    this.#emit({ collection: change.collection, id: change.id, deleted: change.deleted === true });
+    this.#emit({
+      collection: change.collection,
+      id: change.id,
+      deleted: change.deleted === true,
+      remote: true,
+    });
   }
 
   #emit(change: StateChange): void {

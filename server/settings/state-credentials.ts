@@ -71,6 +71,18 @@ export class StateCredentialStore implements CredentialStore {
     return this.#mutex.run(keyString(key), () => lock.run(name, fn));
   }
 
+  /**
+   * Calls `listener` with each record another replica wrote or deleted (a shared store's feed; the
+   * file store has no other writer). Returns the unsubscribe function.
+   */
+  onRemoteChange(listener: (key: CredentialKey) => void): () => void {
+    return this.#state.onChange((change) => {
+      if (!change.remote || change.collection !== USER_CREDENTIALS) return;
+      const nul = change.id.indexOf('\u0000');
+      if (nul > 0) listener({ server: change.id.slice(0, nul), owner: change.id.slice(nul + 1) });
+    });
+  }
+
   /** The records of `server`, by owner (for counts: the caller looks, and shows nothing of them). */
   async records(server: string): Promise<Array<{ owner: string; record: CredentialRecord }>> {
     const prefix = `${server}\u0000`;

@@ -48,6 +48,8 @@ export interface StateChange {
   collection: string;
   id: string;
   deleted: boolean;
+  /** Another replica wrote it (a shared store's feed); absent for this process's own writes. */
+  remote?: boolean;
 }
 
 export interface StateStore {

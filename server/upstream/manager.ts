@@ -3,13 +3,19 @@ import type { Logger } from '../log.js';
 import type { AuthStatus, OAuthEngine } from '../oauth/engine.js';
 import { holdsTokens } from '../oauth/record.js';
 import { PendingStateIndex } from '../oauth/pending-index.js';
-import { personOf, type CredentialStore } from '../settings/credentials.js';
+import {
+  GATEWAY_OWNER,
+  personOf,
+  type CredentialKey,
+  type CredentialStore,
+} from '../settings/credentials.js';
+import type { StateStore } from '../settings/state-store.js';
 import type { ServerConfig, Settings } from '../settings/types.js';
 import type { ConnectionState, UpstreamConnection, UpstreamRequestRelay } from './connection.js';
 import { createHttpFetch, type HttpFetch } from '../http-fetch.js';
 import { pinnedLookup } from '../security/ssrf.js';
 import { checkInputValues, UpstreamFactory, type InputsSeen, type UserCredentialStore } from './factory.js';
-import { readInputValues, updateInputValues, urlTakesInputs } from './inputs.js';
+import { inputsKey, readInputValues, updateInputValues, urlTakesInputs } from './inputs.js';
 import { createLimiter } from './limit.js';
 import type { ListKind, UpstreamLists } from './lists.js';
 import { PerUserBudget, PerUserServer, type PersonServerStatus, type UpstreamView } from './per-user.js';
@@ -51,6 +57,8 @@ export interface ManagerOptions {
   credentials?: CredentialStore;
   /** Where a per-user server's last lists are kept across restarts (not secret: names and schemas). */
   lists?: ListsMemory;
+  /** Where authorization states are filed for every replica (and a restart) to find; default: memory only. */
+  pendingStore?: StateStore;
 }
 
 /** The last lists of a per-user server, kept per server and entry fingerprint. */
@@ -91,7 +99,7 @@ export class UpstreamManager {
   /** One keep-alive agent for all upstream MCP traffic. */
   readonly #http = createHttpFetch();
   /** `state` → server (or `<server>\0<person>`) of every authorization in progress, for the callback. */
-  readonly #pendingStates = new PendingStateIndex();
+  readonly #pendingStates: PendingStateIndex;
   /** The cap over every person's connection, and the idle sweep. */
   readonly #budget = new PerUserBudget(100);
   #idleMs = 15 * 60 * 1000;
@@ -102,6 +110,7 @@ export class UpstreamManager {
 
   constructor(options: ManagerOptions) {
     this.#options = options;
+    this.#pendingStates = new PendingStateIndex(options.pendingStore);
     this.#factory = new UpstreamFactory({
       ...options,
       http: this.#http,
@@ -242,11 +251,12 @@ export class UpstreamManager {
   }
 
   /**
-   * Which server (and person, for a per-user server) an authorization `state` was handed out for.
-   * Nothing is consumed: the callback route checks the browser's binding first.
+   * Which server (and person, for a per-user server) an authorization `state` was handed out for,
+   * on this replica or, with a shared store, another. Nothing is consumed: the callback route
+   * checks the browser's binding first.
    */
-  pendingOf(state: string | null): { server: string; person?: string } | undefined {
-    const key = this.#pendingStates.serverOf(state);
+  async pendingOf(state: string | null): Promise<{ server: string; person?: string } | undefined> {
+    const key = await this.#pendingStates.find(state);
     if (key === undefined) return undefined;
     const nul = key.indexOf('\u0000');
     return nul === -1 ? { server: key } : { server: key.slice(0, nul), person: key.slice(nul + 1) };
@@ -254,20 +264,22 @@ export class UpstreamManager {
 
   /**
    * The browser came back from an authorization server: the `state` names the server (one index,
-   * so no other upstream's stored credentials are read), whose engine completes the flow.
+   * so no other upstream's stored credentials are read), whose engine completes the flow. The
+   * authorization may have started on another replica: the engine reads its record from the shared
+   * store, and a person's engine is made here when this replica has none yet.
    * @throws GatehouseError `OAUTH_STATE_INVALID` when no authorization in progress has that state;
    *   the engine's callback errors otherwise
    */
   async completeCallback(params: URLSearchParams): Promise<{ server: string; person?: string }> {
-    const pending = this.pendingOf(params.get('state'));
+    const pending = await this.pendingOf(params.get('state'));
     const entry = pending && this.#entries.get(pending.server);
     const engine =
       entry?.kind === 'shared'
         ? pending?.person === undefined
           ? entry.oauth
           : undefined
-        : pending?.person !== undefined
-          ? entry?.server.existing(pending.person)?.oauth
+        : pending?.person !== undefined && entry
+          ? (await entry.server.slot(pending.person)).oauth
           : undefined;
     if (!pending || !engine) {
       throw new GatehouseError(
@@ -277,6 +289,31 @@ export class UpstreamManager {
     }
     await engine.handleCallback(params);
     return pending;
+  }
+
+  /**
+   * Another replica wrote the stored credential `key` (the shared store's feed): the engine or the
+   * connection that uses it follows — new tokens, a person's authorization, typed-in values.
+   */
+  async credentialChanged(key: CredentialKey): Promise<void> {
+    const entry = this.#entries.get(key.server);
+    const person = personOf(key.owner);
+    if (entry?.kind === 'shared') {
+      if (key.owner === GATEWAY_OWNER) await entry.oauth?.reload();
+      else if (key.owner === inputsKey(key.server).owner) {
+        const stored = await readInputValues(this.#factory.credentials(), key.server);
+        entry.inputs.set = new Set(Object.keys(stored));
+        this.#emit({ type: 'auth', server: key.server });
+        this.reconnect(key.server);
+      }
+    } else if (entry && person !== undefined) {
+      if (key.owner.startsWith('inputs:')) {
+        entry.server.inputsChanged(
+          person,
+          await readInputValues(this.#factory.userStore(), key.server, person),
+        );
+      } else await entry.server.existing(person)?.oauth?.reload();
+    }
   }
 
   /** Connections in settings order. */

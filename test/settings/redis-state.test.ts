@@ -61,10 +61,14 @@ describe('the shared store on Redis', () => {
     await a.delete('oidc:Grant', 'g1');
     await waitUntil(() => seenByB.length === 2, 'both changes at the other replica');
     assert.deepEqual(seenByB, [
-      { collection: 'oidc:Grant', id: 'g1', deleted: false },
-      { collection: 'oidc:Grant', id: 'g1', deleted: true },
+      { collection: 'oidc:Grant', id: 'g1', deleted: false, remote: true },
+      { collection: 'oidc:Grant', id: 'g1', deleted: true, remote: true },
     ]);
     assert.equal(seenByA.length, 2, 'the writer heard each of its own changes once');
+    assert.ok(
+      seenByA.every((change) => change.remote === undefined),
+      'and not as another replica’s',
+    );
     offA();
     offB();
   });
