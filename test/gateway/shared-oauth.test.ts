@@ -112,3 +112,32 @@ describe('upstream OAuth across replicas', () => {
     assert.equal(response.status, 400);
   });
 });
+
+describe('an authorization across a restart (the file store)', () => {
+  test('the callback of an authorization started before a restart completes after it', async () => {
+    const as = await startAuthServer();
+    const linear = await startProtectedMcp({ authServer: as });
+    let gw: TestGateway | undefined;
+    try {
+      const first = await startGateway({
+        mcpServers: { linear: { url: linear.url } },
+        systemConfig: { timeouts: FAST_TIMEOUTS },
+      });
+      await first.waitForServer('linear', (s) => s.status === 'auth_required');
+      const started = await first.api('/api/servers/linear/authorize', { method: 'POST' });
+      const { authorizationUrl } = (await started.json()) as { authorizationUrl: string };
+      const redirect = await completeAuthorization(authorizationUrl);
+      await first.close({ keepFiles: true });
+
+      gw = await startGateway(null, { dir: first.dir });
+      // The redirect URI named the first process's port; the same path on the new one.
+      const callback = await fetch(`${gw.base}/oauth/callback${redirect.search}`);
+      assert.equal(callback.status, 200, await callback.text());
+      await gw.waitForServer('linear', (s) => s.status === 'connected', 'connected after the restart');
+    } finally {
+      await gw?.close();
+      await linear.close();
+      await as.close();
+    }
+  });
+});
