@@ -18,7 +18,8 @@ import { checkInputValues, UpstreamFactory, type InputsSeen, type UserCredential
 import { inputsKey, readInputValues, updateInputValues, urlTakesInputs } from './inputs.js';
 import { createLimiter } from './limit.js';
 import type { ListKind, UpstreamLists } from './lists.js';
-import { PerUserBudget, PerUserServer, type PersonServerStatus, type UpstreamView } from './per-user.js';
+import { PerUserServer, type PersonServerStatus, type UpstreamView } from './per-user.js';
+import { PerUserBudget } from './per-user-budget.js';
 
 export type { PersonServerStatus } from './per-user.js';
 
@@ -102,8 +103,6 @@ export class UpstreamManager {
   readonly #pendingStates: PendingStateIndex;
   /** The cap over every person's connection, and the idle sweep. */
   readonly #budget = new PerUserBudget(100);
-  #idleMs = 15 * 60 * 1000;
-  #sweeper: NodeJS.Timeout | undefined;
   #settings: Settings | undefined;
 
   readonly #factory: UpstreamFactory;
@@ -331,7 +330,7 @@ export class UpstreamManager {
       this.#limitSize = settings.system.connectConcurrency;
       this.#limit = createLimiter(this.#limitSize);
     }
-    this.#applyPerUser(settings.system.perUser);
+    this.#budget.configure(settings.system.perUser, this.#options.now ?? Date.now, this.#options.logger);
     const added: string[] = [];
     const removed: string[] = [];
     const restarted: string[] = [];
@@ -375,7 +374,7 @@ export class UpstreamManager {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#sweeper);
+    this.#budget.stop();
     await Promise.all([...this.#entries].map(([name, entry]) => this.#stop(name, entry)));
     this.#http.close();
   }
@@ -405,25 +404,6 @@ export class UpstreamManager {
       throw new GatehouseError('OAUTH_NOT_CONFIGURED', `server "${name}" is not an HTTP server`);
     }
     return entry.oauth;
-  }
-
-  #applyPerUser(config: Settings['system']['perUser']): void {
-    this.#budget.max = config.maxConnections;
-    if (this.#sweeper && config.idleMs === this.#idleMs) return;
-    this.#idleMs = config.idleMs;
-    clearInterval(this.#sweeper);
-    const now = this.#options.now ?? Date.now;
-    this.#sweeper = setInterval(
-      () => {
-        this.#budget
-          .sweep(now(), this.#idleMs)
-          .catch((error: unknown) =>
-            this.#options.logger.warn({ err: String(error) }, 'closing idle connections failed'),
-          );
-      },
-      Math.min(Math.max(Math.floor(config.idleMs / 4), 100), 60_000),
-    );
-    this.#sweeper.unref();
   }
 
   #start(config: ServerConfig, settings: Settings): void {

@@ -11,6 +11,7 @@
  */
 import type { ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { GatehouseError } from '../errors.js';
+import type { PerUserBudget } from './per-user-budget.js';
 import type { OAuthEngine } from '../oauth/engine.js';
 import type { AuthStatus } from '../oauth/engine.js';
 import type { InputDeclaration, ServerConfig } from '../settings/types.js';
@@ -57,60 +58,6 @@ export interface PersonSlot {
 
 /** Makes a person's slot: the engine loaded from the store, the connection built but not started. */
 export type SlotFactory = (server: PerUserServer, person: string) => Promise<PersonSlot>;
-
-/** The cap over every per-user server's started connections. */
-export class PerUserBudget {
-  readonly #servers = new Set<PerUserServer>();
-  max: number;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  add(server: PerUserServer): void {
-    this.#servers.add(server);
-  }
-
-  remove(server: PerUserServer): void {
-    this.#servers.delete(server);
-  }
-
-  /**
-   * Makes room for one more started connection: at the cap, the one idle longest is closed.
-   * @throws GatehouseError PER_USER_LIMIT when every started connection is busy
-   */
-  async admit(): Promise<void> {
-    let started = 0;
-    let oldest: { server: PerUserServer; slot: PersonSlot } | undefined;
-    for (const server of this.#servers) {
-      for (const slot of server.slots()) {
-        if (!slot.started) continue;
-        started++;
-        if (!closable(slot)) continue;
-        if (!oldest || slot.lastUsed < oldest.slot.lastUsed) oldest = { server, slot };
-      }
-    }
-    if (started < this.max) return;
-    if (!oldest) throw new GatehouseError('PER_USER_LIMIT');
-    await oldest.server.close(oldest.slot.person);
-  }
-
-  /** Closes every connection that had no call for `idleMs`. */
-  async sweep(now: number, idleMs: number): Promise<void> {
-    const closing: Promise<void>[] = [];
-    for (const server of this.#servers) {
-      for (const slot of server.slots()) {
-        if (closable(slot) && now - slot.lastUsed >= idleMs) closing.push(server.close(slot.person));
-      }
-    }
-    await Promise.all(closing);
-  }
-}
-
-/** A slot may close when no call uses it and no authorization of the person is waiting for its callback. */
-function closable(slot: PersonSlot): boolean {
-  return slot.inFlight === 0 && slot.oauth?.stage.kind !== 'awaiting_user';
-}
 
 export interface PerUserServerOptions {
   config: ServerConfig;
