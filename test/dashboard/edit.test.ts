@@ -77,7 +77,7 @@ describe('editing servers from the dashboard', () => {
     await page.getByRole('button', { name: 'Add server' }).click();
 
     // The new server's page opens, and it connects.
-    await page.getByRole('heading', { name: 'local', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'local', level: 2, exact: true }).waitFor();
     await gw.waitForServer('local', (s) => s.status === 'connected');
     const text = await readFile(gw.settingsPath, 'utf8');
     assert.equal(text.includes('s3cret-value'), false, 'the secret is not in the file in clear');
@@ -99,7 +99,7 @@ describe('editing servers from the dashboard', () => {
     assert.equal((await page.content()).includes('s3cret-value'), false);
     await page.getByLabel('Working folder').fill(join(ROOT, 'test'));
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('heading', { name: 'local', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'local', level: 2, exact: true }).waitFor();
     await waitUntil(async () => (await servers()).local!.cwd === join(ROOT, 'test'), 'the new cwd on disk');
     assert.equal(
       ((await servers()).local!.env as Record<string, string>).FIXTURE_SECRET,
@@ -137,7 +137,7 @@ describe('editing servers from the dashboard', () => {
     assert.equal(await url.inputValue(), first.url);
     await url.fill(moved.url);
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('heading', { name: 'one', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'one', level: 2, exact: true }).waitFor();
 
     await waitUntil(() => moved.initializeCount > 0, 'one to connect to its new URL');
     await go(page, '#/');
@@ -185,7 +185,7 @@ describe('editing servers from the dashboard', () => {
     await openEdit(page, 'two');
     await page.getByLabel('Name', { exact: true }).fill('second');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('heading', { name: 'second', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'second', level: 2, exact: true }).waitFor();
     const names = Object.keys(await servers());
     assert.ok(names.includes('second') && !names.includes('two'), names.join(', '));
 

@@ -205,7 +205,7 @@ describe('My servers in the dashboard', () => {
     );
 
     await page.getByRole('link', { name: 'gh', exact: true }).click();
-    await page.getByRole('heading', { name: 'gh', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'gh', level: 2, exact: true }).waitFor();
     await waitForText(
       page,
       '.detail .per-person',
@@ -257,7 +257,7 @@ describe('My servers in the dashboard', () => {
     assert.equal(await choice.inputValue(), 'shared');
     await choice.selectOption({ label: 'Each person’s own' });
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('heading', { name: 'alpha', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'alpha', level: 2, exact: true }).waitFor();
     const entryOf = async () =>
       ((await gw.readSettings()).mcpServers as Record<string, Record<string, unknown>>).alpha!;
     await waitUntil(async () => (await entryOf()).credentials === 'perUser', 'credentials: perUser written');
@@ -266,7 +266,7 @@ describe('My servers in the dashboard', () => {
     await go(page, '#/servers/alpha/edit');
     await page.getByLabel('Credentials', { exact: true }).selectOption({ label: 'Shared by everyone' });
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('heading', { name: 'alpha', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'alpha', level: 2, exact: true }).waitFor();
     await waitUntil(async () => (await entryOf()).credentials === 'shared', 'credentials: shared written');
     assertPageClean(page);
     await page.context().close();

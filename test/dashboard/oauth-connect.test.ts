@@ -82,7 +82,7 @@ describe('connecting an OAuth upstream from the dashboard', () => {
     assert.deepEqual(connected.buttons, ['Reconnect', 'Details']);
 
     await page.getByRole('link', { name: 'secure', exact: true }).click();
-    await page.getByRole('heading', { name: 'secure', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'secure', level: 2, exact: true }).waitFor();
     const account = await waitForText(page, '.account', (t) => t !== '', 'the account');
     assert.equal(account, 'Connected as alice');
     const health = await waitForText(page, '#auth-title + div', (t) => t.includes('Expires'), 'token health');
@@ -117,7 +117,7 @@ describe('connecting an OAuth upstream from the dashboard', () => {
     await page.getByLabel('Scopes').fill('mcp:read');
     await page.getByRole('button', { name: 'Add server' }).click();
 
-    await page.getByRole('heading', { name: 'tracker', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'tracker', level: 2, exact: true }).waitFor();
     const servers = (await gw.readSettings()).mcpServers as Record<string, Record<string, unknown>>;
     // The gateway may already have stored its dynamic client registration under `gatehouse`
     // (encrypted); what the form wrote is the rest of the entry.

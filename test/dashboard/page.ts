@@ -127,6 +127,13 @@ function cardView(name: string): CardView | null {
   };
 }
 
+/** Runs in the page: where it is and which cards it shows (for a timeout's message). */
+function outline(): string {
+  const cards = Array.from(document.querySelectorAll<HTMLElement>('li.card')).map((c) => c.dataset.server);
+  const banner = document.querySelector<HTMLElement>('[role="status"], .banner')?.innerText ?? '';
+  return `at ${location.hash || '#/'}, cards [${cards.join(', ')}], ${banner.slice(0, 120)}`;
+}
+
 /** Waits until the named card satisfies `predicate`; a timeout names what the card last showed. */
 export async function waitForCard(
   page: Page,
@@ -135,12 +142,14 @@ export async function waitForCard(
   what: string,
 ): Promise<CardView> {
   let last: CardView | null = null;
+  let pageOutline = '';
   await waitUntil(
     async () => {
       last = await page.evaluate(cardView, name);
+      if (last === null) pageOutline = await page.evaluate(outline);
       return last !== null && predicate(last);
     },
-    () => `card ${name}: ${what} (last: ${JSON.stringify(last)})`,
+    () => `card ${name}: ${what} (last: ${JSON.stringify(last)}; ${pageOutline})`,
   );
   return last!;
 }

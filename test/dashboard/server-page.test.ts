@@ -46,11 +46,11 @@ describe("a server's page", () => {
   test('has its own address, kept by a reload; a stdio program shows its stderr', async () => {
     const page = await newPage(browser);
     await signIn(page, gw.base, '#/servers/local');
-    await page.getByRole('heading', { name: 'local', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'local', level: 2, exact: true }).waitFor();
     await waitForText(page, '.stderr', (t) => t.includes('fixture local started'), 'stderr');
     await page.reload();
     assert.equal(new URL(page.url()).hash, '#/servers/local');
-    await page.getByRole('heading', { name: 'local', level: 2 }).waitFor();
+    await page.getByRole('heading', { name: 'local', level: 2, exact: true }).waitFor();
     await waitForText(page, '.detail .status', (t) => t === 'Connected', 'Connected');
     assert.equal(await page.locator('.raw-codes').textContent(), 'status: connected');
     assertPageClean(page);
