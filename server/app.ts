@@ -197,6 +197,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     serverInfo: SERVER_INFO,
     relay,
     sessionIdleMs: options.sessionIdleMs,
+    // Inbound sessions any replica can serve: only with Redis (the file store is one machine's).
+    sharedStore: storeConfig.type === 'redis' ? state : undefined,
     personLink: (server, person, need) =>
       need === 'authorize' ? connectLink(publicBaseUrl(), server, person) : `${publicBaseUrl()}/#/my-servers`,
     authorizationHint: (server) => {

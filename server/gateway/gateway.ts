@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Logger } from '../log.js';
-import { covers, type Principal } from '../security/principal.js';
+import { covers, parseScopes, type Principal } from '../security/principal.js';
+import type { StateStore } from '../settings/state-store.js';
 import type { Settings } from '../settings/types.js';
 import type { ListKind } from '../upstream/lists.js';
 import { relayKey, type UpstreamManager } from '../upstream/manager.js';
@@ -10,6 +11,7 @@ import { sendingPlainErrors } from '../upstream/mcp-error-text.js';
 import { Catalog, type Scope } from './catalog.js';
 import type { CallerRelay } from './relay.js';
 import { createSessionServer } from './session.js';
+import { sessionRecord, SharedSessions, type SessionRecord } from './shared-sessions.js';
 import { StreamableServerTransport } from './streamable-transport.js';
 
 export interface GatewayOptions {
@@ -23,6 +25,11 @@ export interface GatewayOptions {
   relay: CallerRelay;
   /** A Streamable HTTP session with no request for this long is closed (default 1 hour). */
   sessionIdleMs?: number;
+  /**
+   * The state store shared by several replicas (Redis), when there is one: Streamable HTTP
+   * sessions then leave a record there that lets any replica rebuild them (shared-sessions.ts).
+   */
+  sharedStore?: StateStore;
 }
 
 const DEFAULT_SESSION_IDLE_MS = 60 * 60 * 1000;
@@ -43,6 +50,10 @@ interface InboundSession {
    * scopes takes effect in the session at once. (A box shared with the session's server.)
    */
   identity: { principal: Principal };
+  /** A shareable session's record and when this replica last wrote it (0: not yet). */
+  shared?: { record: SessionRecord; writtenAt: number };
+  /** Set once another replica's DELETE removed the record: a late expiry write must not revive it. */
+  removed?: boolean;
 }
 
 /** Why a request for an existing session was not handed to it. */
@@ -63,15 +74,26 @@ export class Gateway {
   #inFlight = 0;
   #idle: Array<() => void> = [];
   #draining = false;
+  #closed = false;
+  /** Shareable sessions' records (only with a shared store), and the rebuilds under way by id. */
+  readonly #shared: SharedSessions | undefined;
+  readonly #rebuilding = new Map<string, Promise<void>>();
+  readonly #stopListening: () => void;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     // Clients often go away without DELETE: forget Streamable HTTP sessions nobody uses any more.
     // (A legacy SSE session ends when its stream closes.) A client coming back gets 404 and, as
-    // the MCP spec tells it to, starts a new session.
+    // the MCP spec tells it to, starts a new session. A shared session's record outlives this
+    // replica's copy until its own expiry: another replica may still be serving it.
     const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     this.#sweeper = setInterval(() => void this.#closeIdle(idleMs), Math.min(idleMs, 60_000));
     this.#sweeper.unref();
+    this.#shared = options.sharedStore
+      ? new SharedSessions({ store: options.sharedStore, idleMs, logger: options.logger })
+      : undefined;
+    // A client's DELETE on any replica ends the session on all of them.
+    this.#stopListening = this.#shared?.onRemoved((id) => this.#dropCopy(id)) ?? (() => undefined);
     this.catalog = new Catalog(options.manager, {
       separator: options.settings().system.nameSeparator,
       logger: options.logger,
@@ -187,8 +209,77 @@ export class Gateway {
     if (!session || session.kind !== 'streamable' || session.scopeName !== scopeName) return 'not_found';
     if (!samePerson(session.identity.principal, principal)) return 'mismatch';
     session.identity.principal = principal;
-    session.lastSeen = Date.now();
+    const now = Date.now();
+    session.lastSeen = now;
+    // Moves the shared record's expiry on, at most once per quarter of the idle time, off the
+    // request's path (the hot path does no store I/O otherwise).
+    const shared = session.shared;
+    if (shared !== undefined && now - shared.writtenAt >= this.#shared!.refreshMs) {
+      shared.writtenAt = now;
+      void this.#writeRecord(session, shared.record);
+    }
     return session;
+  }
+
+  /**
+   * A Streamable HTTP session this replica does not hold, rebuilt from the shared store when
+   * another replica opened it (then checked as `session` checks a held one). Concurrent requests
+   * for one id build one session. Without a shared store: 'not_found', as before.
+   * @throws GatehouseError STORE_UNAVAILABLE when the store cannot be reached now
+   */
+  async rebuild(
+    id: string,
+    scopeName: string,
+    principal: Principal,
+  ): Promise<InboundSession | SessionRefusal> {
+    if (!this.#shared || this.#closed) return 'not_found';
+    let building = this.#rebuilding.get(id);
+    if (!building) {
+      building = this.#rebuildFromStore(this.#shared, id).finally(() => this.#rebuilding.delete(id));
+      this.#rebuilding.set(id, building);
+    }
+    await building;
+    return this.session(id, scopeName, principal);
+  }
+
+  async #rebuildFromStore(shared: SharedSessions, id: string): Promise<void> {
+    const record = await shared.read(id);
+    if (!record || this.#sessions.has(id) || this.#closed) return;
+    const scope = this.scope(record.scopeName);
+    if (!scope) return;
+    // Who opened it, without scopes: the first request's own principal replaces it (in `session`).
+    const identity = { principal: { ...record.principal, grants: parseScopes(undefined) } };
+    const { server, transport, register } = this.#streamable(record.scopeName, scope, identity, id);
+    await server.connect(transport);
+    try {
+      await transport.replayInitialize(record.initialize);
+    } catch (error) {
+      this.#options.logger.warn({ err: String(error), session: id }, 'shared MCP session not rebuilt');
+      await server.close();
+      return;
+    }
+    if (this.#closed || this.#sessions.has(id)) {
+      await server.close();
+      return;
+    }
+    // writtenAt 0: the first request here writes the record again (its last write may be old).
+    register(id, { record, writtenAt: 0 });
+  }
+
+  /** Writes a shared session's record; one removed meanwhile by a DELETE elsewhere stays removed. */
+  #writeRecord(session: InboundSession, record: SessionRecord): Promise<void> {
+    return this.#shared!.write(session.id, record, () => session.removed === true);
+  }
+
+  /** Another replica's DELETE (or this one's): this replica's copy of the session closes. */
+  #dropCopy(id: string): void {
+    const session = this.#sessions.get(id);
+    if (!session || session.kind !== 'streamable') return;
+    session.removed = true;
+    this.#sessions.delete(id);
+    session
+      .close()
+      .catch((error: unknown) => this.#options.logger.debug({ err: String(error) }, 'session close'));
   }
 
   async #closeIdle(idleMs: number): Promise<void> {
@@ -201,34 +292,75 @@ export class Gateway {
     if (idle.length > 0) this.#options.logger.info({ closed: idle.length }, 'idle MCP sessions closed');
   }
 
-  /** A new Streamable HTTP session; registered once its transport has assigned the id (on initialize). */
+  /**
+   * A new Streamable HTTP session; registered once its transport has assigned the id (on
+   * initialize). With a shared store its record is written then, before the client hears the id.
+   */
   async openStreamable(
     scopeName: string,
     scope: Scope,
     principal: Principal,
   ): Promise<StreamableServerTransport> {
     const identity = { principal };
+    const { server, transport, register } = this.#streamable(
+      scopeName,
+      scope,
+      identity,
+      undefined,
+      (id, params) => {
+        const session = register(id);
+        const record = this.#shared && sessionRecord(scopeName, principal, params);
+        if (!record) return undefined;
+        session.shared = { record, writtenAt: Date.now() };
+        return this.#writeRecord(session, record);
+      },
+    );
+    await server.connect(transport);
+    return transport;
+  }
+
+  /**
+   * A session's SDK server and transport (a new session's, or a rebuilt one's with its id), and
+   * how to register it under its id.
+   */
+  #streamable(
+    scopeName: string,
+    scope: Scope,
+    identity: { principal: Principal },
+    restoredId?: string,
+    initialized?: (id: string, params: unknown) => void | Promise<void>,
+  ) {
     const { server, dispose } = this.#newServer(scopeName, scope, () => identity.principal);
+    const shared = this.#shared;
+    let registered: InboundSession | undefined;
     const transport: StreamableServerTransport = new StreamableServerTransport({
       sessionId: () => randomUUID(),
-      onSessionInitialized: (id) => {
-        this.#sessions.set(id, {
-          id,
-          scopeName,
-          kind: 'streamable',
-          handle: (req, res, body) => transport.handleRequest(req, res, body),
-          close: () => server.close(),
-          lastSeen: Date.now(),
-          identity,
-        });
-      },
+      restoredId,
+      onSessionInitialized: initialized,
+      // The record goes first: should the store be unreachable, the DELETE fails and nothing ends.
+      onDelete: shared && ((id) => shared.remove(id)),
     });
     transport.onclose = () => {
       dispose();
-      if (transport.sessionId) this.#sessions.delete(transport.sessionId);
+      // Only this copy's own entry (a copy rebuilt later under the same id is another's).
+      if (registered && this.#sessions.get(registered.id) === registered)
+        this.#sessions.delete(registered.id);
     };
-    await server.connect(transport);
-    return transport;
+    const register = (id: string, sharedRecord?: InboundSession['shared']): InboundSession => {
+      registered = {
+        id,
+        scopeName,
+        kind: 'streamable',
+        handle: (req, res, body) => transport.handleRequest(req, res, body),
+        close: () => server.close(),
+        lastSeen: Date.now(),
+        identity,
+        shared: sharedRecord,
+      };
+      this.#sessions.set(id, registered);
+      return registered;
+    };
+    return { server, transport, register };
   }
 
   /** A legacy HTTP+SSE session (protocol 2024-11-05): GET opens the stream, POSTs go to `endpoint`. */
@@ -277,6 +409,8 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopListening();
     clearInterval(this.#sweeper);
     if (this.#rebuildTimer) clearImmediate(this.#rebuildTimer);
     this.#rebuildTimer = undefined;

@@ -150,7 +150,10 @@ export async function gatewayRoutes(
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
-      const session = gateway.session(sessionId, scopeName, principal);
+      const held = gateway.session(sessionId, scopeName, principal);
+      // Issue 15: a session another replica opened is rebuilt here from the shared store (only a
+      // miss asks the store; STORE_UNAVAILABLE goes to the error handler as a 503).
+      const session = held === 'not_found' ? await gateway.rebuild(sessionId, scopeName, principal) : held;
       // MCP spec (Streamable HTTP): a request with an unknown or terminated session ID gets 404.
       if (session === 'not_found') return refuse(reply, 'SESSION_NOT_FOUND');
       if (session === 'mismatch') return refuse(reply, 'INBOUND_SESSION_MISMATCH');

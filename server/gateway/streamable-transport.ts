@@ -26,14 +26,28 @@ import {
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { ErrorCode } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { isGatehouseError, type ErrorCode } from '../errors.js';
 import { classifyMessage, messageJson, writeRefusal, type ValidMessage } from './messages.js';
 
 export interface StreamableTransportOptions {
   /** A new session id, asked for once, when the initialize request arrives. */
   sessionId: () => string;
-  /** Called with the id before the initialize request reaches the server. */
-  onSessionInitialized?: (id: string) => void;
+  /**
+   * Called with the id and the initialize request's params before that request reaches the
+   * server; a promise it returns is awaited first (the session's shared record is written then).
+   */
+  onSessionInitialized?: (id: string, params: unknown) => void | Promise<void>;
+  /**
+   * A session rebuilt on this replica (another opened it): the transport starts initialized with
+   * this id, and its server is given the client's initialize params by `replayInitialize`.
+   */
+  restoredId?: string;
+  /**
+   * Called on the client's DELETE before the session closes; when it throws a GatehouseError
+   * (the shared store unreachable), the DELETE is refused with its code and the session stays.
+   */
+  onDelete?: (id: string) => Promise<void>;
 }
 
 /** One POST that carried requests, waiting for their responses. */
@@ -64,9 +78,12 @@ export class StreamableServerTransport implements Transport {
   /** The GET stream for messages not related to a request (list_changed, pings). */
   #standalone: ServerResponse | undefined;
   #closed = false;
+  /** The replayed initialize request of a rebuilt session, until the server has answered it. */
+  #replay: { id: string; answered: (message: JSONRPCMessage | undefined) => void } | undefined;
 
   constructor(options: StreamableTransportOptions) {
     this.#options = options;
+    this.sessionId = options.restoredId;
   }
 
   async start(): Promise<void> {}
@@ -85,7 +102,7 @@ export class StreamableServerTransport implements Transport {
     }
   }
 
-  #post(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  #post(req: IncomingMessage, res: ServerResponse, body: unknown): void | Promise<void> {
     // Spec: the client MUST list both content types in Accept.
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
@@ -121,12 +138,24 @@ export class StreamableServerTransport implements Transport {
         );
       }
       this.sessionId = this.#options.sessionId();
-      this.#options.onSessionInitialized?.(this.sessionId);
+      const shared = this.#options.onSessionInitialized?.(
+        this.sessionId,
+        (messages[0]!.message as { params?: unknown }).params,
+      );
+      if (shared) {
+        return shared.then(() =>
+          this.#closed ? writeRefusal(res, 'SESSION_NOT_FOUND') : this.#accept(req, res, body, messages),
+        );
+      }
     } else {
       const refused = this.#checkSession(req);
       if (refused) return writeRefusal(res, refused.code, refused.message);
     }
+    this.#accept(req, res, body, messages);
+  }
 
+  /** Hands a valid POST's messages to the server; its requests' answers go to `res`. */
+  #accept(req: IncomingMessage, res: ServerResponse, body: unknown, messages: ValidMessage[]): void {
     const extra: MessageExtraInfo = { requestInfo: { headers: req.headers } };
     const requests = messages.flatMap((m) => (m.kind === 'request' ? [m.id] : []));
     if (requests.length === 0) {
@@ -170,8 +199,37 @@ export class StreamableServerTransport implements Transport {
   async #delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const refused = this.#closed ? notFound : this.#checkSession(req);
     if (refused) return writeRefusal(res, refused.code, refused.message);
+    if (this.#options.onDelete && this.sessionId !== undefined) {
+      try {
+        await this.#options.onDelete(this.sessionId);
+      } catch (error) {
+        if (!isGatehouseError(error)) throw error;
+        return writeRefusal(res, error.code, error.message);
+      }
+    }
+    const headers = this.#headers();
     await this.close();
-    res.writeHead(200, this.#headers()).end();
+    res.writeHead(200, headers).end();
+  }
+
+  /**
+   * Gives the server of a rebuilt session what the client said when it initialized on another
+   * replica, through the server's own initialize handling (the SDK has no public setter for the
+   * client's capabilities and version; this is the path a real initialize takes), then the
+   * `initialized` notification. The server's answer is not sent anywhere.
+   * @throws Error when the server refuses the params
+   */
+  async replayInitialize(params: unknown): Promise<void> {
+    // A string id no client request can share: the client's ids are its own, and this one is new.
+    const id = `gatehouse-replay-${randomUUID()}`;
+    const answer = await new Promise<JSONRPCMessage | undefined>((answered) => {
+      this.#replay = { id, answered };
+      this.onmessage?.({ jsonrpc: '2.0', id, method: 'initialize', params } as JSONRPCMessage);
+    });
+    if (answer === undefined || !('result' in answer)) {
+      throw new Error('the stored initialize params were refused by the session server');
+    }
+    this.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
   /** Spec: requests after initialization carry the session id and, if any, a supported protocol version. */
@@ -197,6 +255,11 @@ export class StreamableServerTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (this.#closed) return;
     const isResponse = 'id' in message && !('method' in message);
+    if (this.#replay !== undefined && isResponse && (message as { id: RequestId }).id === this.#replay.id) {
+      this.#replay.answered(message);
+      this.#replay = undefined;
+      return;
+    }
     const related = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
     const pending = related === undefined ? undefined : this.#byRequest.get(related);
     if (!pending) {
@@ -252,6 +315,8 @@ export class StreamableServerTransport implements Transport {
     for (const pending of open) endQuietly(pending.res);
     if (this.#standalone) endQuietly(this.#standalone);
     this.#standalone = undefined;
+    this.#replay?.answered(undefined);
+    this.#replay = undefined;
     this.onclose?.();
   }
 }
