@@ -15,6 +15,7 @@ import { CallerRelay } from './gateway/relay.js';
 import { gatewayRoutes } from './gateway/routes.js';
 import type { Logger } from './log.js';
 import { MemoryAdminSessions, type AdminSessionStore } from './security/admin-session.js';
+import { StateAdminSessions } from './security/shared-admin-sessions.js';
 import { allowedHostNames, hostName, isLoopback } from './security/inbound.js';
 import { oauthRoutes } from './api/oauth-routes.js';
 import { healthRoutes } from './api/health-routes.js';
@@ -187,7 +188,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     manager
       .credentialChanged(key)
       .catch((error: unknown) =>
-        logger.warn({ server: key.server, err: String(error) }, 'following a change of another replica failed'),
+        logger.warn(
+          { server: key.server, err: String(error) },
+          'following a change of another replica failed',
+        ),
       );
   });
   const gateway = new Gateway({
@@ -216,7 +220,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   // Inbound identity: API keys, the admin token, and the token verifiers the settings name.
-  const adminSessions = options.adminSessions ?? new MemoryAdminSessions();
+  // Dashboard sessions: in memory, or with Redis in the shared store (any replica knows them).
+  const adminSessions =
+    options.adminSessions ?? (shared ? new StateAdminSessions(state) : new MemoryAdminSessions());
   const keys = await ApiKeyStore.open(state);
   // Gatehouse's own authorization server (server/inbound): built on first use, mounted below when enabled.
   const ownServer = createAuthorizationServer({

@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { initializeStatus, startGateway, textOf, waitUntil, type TestGateway } from '../fixtures/gateway.js';
 import { keyedProgram } from '../fixtures/per-user-team.js';
 import { startRedis, type TestRedis } from '../fixtures/redis.js';
+import { cookieClient, signIn } from '../api/admin-session-client.js';
 
 describe('two replicas sharing Redis', () => {
   let redis: TestRedis;
@@ -71,6 +72,17 @@ describe('two replicas sharing Redis', () => {
       API_KEY?: string;
     };
     assert.equal(env.API_KEY, 'alice-shared-key');
+  });
+
+  test('a dashboard session made on A is signed in on B; signed out on B, A refuses it', async () => {
+    const onA = await signIn(a.base);
+    const onB = cookieClient(b.base, onA.sessionId);
+    const session = await onB.fetch('/api/session');
+    assert.equal(session.status, 200);
+    assert.deepEqual(await session.json(), { signedIn: true, subject: 'admin', role: 'admin' });
+    assert.equal((await onB.fetch('/api/servers')).status, 200);
+    assert.equal((await onB.fetch('/api/session', { method: 'DELETE' })).status, 204);
+    assert.equal((await onA.fetch('/api/session')).status, 401);
   });
 
   test('Redis down: not ready, naming the store; back up: ready again', async () => {
