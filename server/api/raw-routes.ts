@@ -8,7 +8,6 @@
 import type { FastifyInstance } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import { parseJsonText } from '../settings/json-text.js';
-import { readSettingsText } from '../settings/load.js';
 import { editorView, restoreFromDisk } from '../settings/raw-text.js';
 import type { SettingsStore } from '../settings/store.js';
 import { invalidSettingsError } from '../settings/validate.js';
@@ -23,7 +22,7 @@ export async function rawRoutes(app: FastifyInstance, opts: RawRoutesOptions): P
   const { store } = opts;
 
   app.get('/api/settings/raw', async (_req, reply) => {
-    const text = await readSettingsText(store.path);
+    const text = await store.text(); // the file's, or on Redis the shared document (the export)
     try {
       return editorView(text, store.path);
     } catch (error) {

@@ -5,16 +5,20 @@
  * crash and race safety). A watcher applies a person's edits; its own writes are recognized by
  * content hash and ignored.
  *
+ * With `systemConfig.store` on Redis the document lives in Redis instead, shared by the replicas
+ * (settings-source.ts, redis-settings.ts): the same writes and checks, compare-and-set on its
+ * version; another replica's write is applied as a person's edit of the file is. The file is then
+ * only the import format and is never written.
+ *
  * Gateway-owned credentials survive a person's stale save (see ledger.ts). Writes change only the
  * bytes of the fields they target (json-edit.ts). The store also keeps the file's state for the
  * status API: valid or the last rejected edit, and the keys it keeps but ignores (status.ts).
  */
 import { dirname, resolve } from 'node:path';
-import { GatehouseError, toGatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError, toGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { atomicUpdate, readStableText } from './atomic-file.js';
 import { KeyedMutex } from './credentials.js';
-import { diffSettings, isEmptyDiff, type SettingsDiff } from './diff.js';
+import { diffSettings, isEmptyDiff } from './diff.js';
 import { EventHub, type Listener } from './events.js';
 import { decrypterFor, unreadableWarnings } from './form-secrets.js';
 import {
@@ -30,50 +34,20 @@ import { editJsonText, type KeyRename } from './json-edit.js';
 import { formatLike, sha256Hex } from './json-text.js';
 import { settingsWarnings, type SettingsWarning } from './known-keys.js';
 import { GatewayFieldLedger } from './ledger.js';
-import { readSettingsText, SettingsLoader, unreadableError, type Env, type LoadOptions } from './load.js';
+import { SettingsLoader, unreadableError, type Env, type LoadOptions } from './load.js';
 import { SecretBox } from './secrets.js';
+import { FileSettingsSource, openRedisSource, type SettingsSource } from './settings-source.js';
 import { describeRejection, type SettingsRejection, type SettingsStatus } from './status.js';
-import type { Settings } from './types.js';
-import { watchFile, type FileWatcher } from './watch.js';
+import type {
+  RawServerEntry,
+  RawSettings,
+  SettingsMutator,
+  SettingsStoreEvents,
+  SettingsStoreOptions,
+} from './store-types.js';
+import type { Settings, StoreConfig } from './types.js';
 
-/** The parsed settings document, before interpolation: what mutators edit. */
-export type RawSettings = Record<string, unknown>;
-/** One raw `mcpServers` entry. */
-export type RawServerEntry = Record<string, unknown>;
-/** What a mutator can do besides editing the document's values. */
-export interface MutatorContext {
-  /**
-   * Renames the key `from` of the object at `parent` to `to`, keeping its place in the object and
-   * in the file (a plain delete and add would move it to the end).
-   */
-  renameKey(parent: readonly string[], from: string, to: string): void;
-}
-/** Edits the freshly read document in place. May run more than once (on retries): keep it pure. */
-export type SettingsMutator = (raw: RawSettings, context: MutatorContext) => void | Promise<void>;
-
-export interface SettingsChange {
-  next: Settings;
-  prev: Settings;
-  diff: SettingsDiff;
-}
-
-export interface SettingsStoreEvents {
-  /** New settings are live: a person's valid edit, or a gateway write that changed person-owned settings. */
-  change: SettingsChange;
-  /** A person's edit was rejected (or the file vanished); the last good settings stay live. */
-  invalid: GatehouseError;
-}
-
-export interface SettingsStoreOptions {
-  path: string;
-  /** Source of `${VAR}` values (main passes `process.env`). */
-  env: Env;
-  logger: Logger;
-  /** Encrypts credentials; defaults to the key file beside the settings, created on first use. */
-  secrets?: SecretBox;
-  /** Quiet time after a file event before the file is read (default 100 ms). */
-  debounceMs?: number;
-}
+export type * from './store-types.js';
 
 const FILE = 'settings-file';
 const MISSING = 'missing';
@@ -91,13 +65,15 @@ const FILE_DOES_NOT_LOAD = new Set<string>([
  * Owns the settings file: `load()`, then read `current`, subscribe with `on()`, change the file
  * only through `update()` and the helpers built on it, and `startWatching()` for a person's edits.
  */
-
 export class SettingsStore {
   readonly path: string;
   readonly dir: string;
   readonly secrets: SecretBox;
   readonly #env: Env;
-  readonly #debounceMs: number | undefined;
+  /** Where the document lives: the file until load() finds `systemConfig.store` on Redis. */
+  #source: SettingsSource;
+  /** On Redis: the file's store config, which the document in Redis cannot change. */
+  #storeConfig: Extract<StoreConfig, { type: 'redis' }> | undefined;
   readonly #loader = new SettingsLoader();
   readonly #queue = new KeyedMutex();
   readonly #events = new EventHub<SettingsStoreEvents>((event, error) =>
@@ -114,7 +90,7 @@ export class SettingsStore {
   /** Hashes of texts this store wrote (newest last), to tell own writes apart in logs. */
   readonly #written: string[] = [];
   readonly #ledger = new GatewayFieldLedger();
-  #watcher: FileWatcher | undefined;
+  #watching = false;
   /** The last rejected edit, while the file on disk is still that edit. */
   #rejection: SettingsRejection | undefined;
   #warnings: SettingsWarning[] = [];
@@ -128,7 +104,7 @@ export class SettingsStore {
     this.dir = dirname(this.path);
     this.#env = options.env;
     this.#logger = options.logger;
-    this.#debounceMs = options.debounceMs;
+    this.#source = new FileSettingsSource(this.path, () => this.#logger, options.debounceMs);
     this.secrets = options.secrets ?? new SecretBox({ settingsDir: this.dir, logger: options.logger });
   }
 
@@ -164,18 +140,37 @@ export class SettingsStore {
   }
 
   /**
-   * Reads and loads the file; the result becomes `current`.
+   * Reads and loads the file; the result becomes `current`. When the file puts
+   * `systemConfig.store` on Redis, the document in Redis is loaded instead (the file's text is
+   * imported when Redis has none).
    * @throws GatehouseError SETTINGS_UNREADABLE (naming the path), SETTINGS_INVALID_JSON,
-   *   SETTINGS_MISSING_ENV or SETTINGS_INVALID.
+   *   SETTINGS_MISSING_ENV, SETTINGS_INVALID, or STORE_UNAVAILABLE.
    */
   load(): Promise<Settings> {
     return this.#queue.run(FILE, async () => {
-      const text = await readSettingsText(this.path);
-      const raw = this.#loader.parse(text, this.path);
-      const settings = await this.#fromRaw(raw);
+      let text = await this.#source.read();
+      let raw = this.#loader.parse(text, this.#source.name);
+      let settings = await this.#fromRaw(raw);
+      const store = settings.system.store;
+      if (this.#storeConfig === undefined && store.type === 'redis') {
+        this.#source = await openRedisSource(store, this.path, text, () => this.#logger);
+        this.#storeConfig = store;
+        text = await this.#source.read();
+        raw = this.#loader.parse(text, this.#source.name);
+        settings = await this.#fromRaw(raw);
+      }
       this.#accept(text, raw, settings, false);
       return settings;
     });
+  }
+
+  /**
+   * The document's text as stored now (the file's, or Redis's): what the raw editor shows, and
+   * the export in Redis mode.
+   * @throws GatehouseError SETTINGS_UNREADABLE or STORE_UNAVAILABLE
+   */
+  text(): Promise<string> {
+    return this.#source.read();
   }
 
   /**
@@ -200,7 +195,7 @@ export class SettingsStore {
     return this.#queue.run(FILE, () =>
       this.#writeWith(async (current) => {
         const proposed = await transform(current);
-        const raw = this.#loader.parseProposed(proposed, this.path);
+        const raw = this.#loader.parseProposed(proposed, this.#source.name);
         const before = structuredClone(raw);
         if (!this.#ledger.replay(raw)) return { raw, text: proposed };
         return { raw, text: editJsonText(proposed, before, raw) ?? formatLike(raw, proposed) };
@@ -290,29 +285,26 @@ export class SettingsStore {
     });
   }
 
-  /** Starts watching the file for a person's edits; resolves once the watcher is ready. */
+  /**
+   * Starts watching for a person's edits of the file, or (on Redis) for other replicas' writes;
+   * resolves once the watcher is ready.
+   */
   async startWatching(): Promise<void> {
-    if (this.#watcher !== undefined || this.#closed) return;
-    this.#watcher = await watchFile({
-      path: this.path,
-      debounceMs: this.#debounceMs,
-      onChange: () => this.#scheduleRefresh(),
-      onError: (error) =>
-        this.#logger.error({ file: this.path, err: error.message }, 'Watching the settings failed'),
-    });
+    if (this.#watching || this.#closed) return;
+    this.#watching = true;
+    await this.#source.watch(() => this.#scheduleRefresh());
     this.#scheduleRefresh(); // an edit made between load() and the watcher being ready
   }
 
-  /** Stops watching and waits for queued writes to finish. */
+  /** Stops watching, waits for queued writes to finish, and lets go of the source. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#watcher?.close();
-    this.#watcher = undefined;
     await this.#queue.run(FILE, async () => undefined);
+    await this.#source.close();
   }
 
   #loadOptions(): LoadOptions {
-    return { path: this.path, env: this.#env, settingsDir: this.dir };
+    return { path: this.#source.name, env: this.#env, settingsDir: this.dir };
   }
 
   /** Loads a raw document, with the key at hand when the document holds stored secrets. */
@@ -324,13 +316,16 @@ export class SettingsStore {
         'The encryption key could not be read; stored secrets in the settings are unreadable',
       ),
     );
-    return this.#loader.fromRaw(raw, { ...this.#loadOptions(), decrypt });
+    const settings = this.#loader.fromRaw(raw, { ...this.#loadOptions(), decrypt });
+    // The document in Redis cannot move the store it is read from: the file's config holds.
+    if (this.#storeConfig !== undefined) settings.system.store = this.#storeConfig;
+    return settings;
   }
 
   /** The read-modify-write of `update`; the caller holds the queue. */
   async #write(mutator: SettingsMutator): Promise<Settings> {
     const { settings } = await this.#writeWith(async (current) => {
-      const raw = this.#loader.parse(current, this.path);
+      const raw = this.#loader.parse(current, this.#source.name);
       const before = structuredClone(raw);
       this.#ledger.replay(raw);
       const renames: KeyRename[] = [];
@@ -344,7 +339,7 @@ export class SettingsStore {
       if (text === undefined) {
         // Not seen in practice; the edit must not be lost, so the document is written whole.
         this.#logger.warn(
-          { file: this.path },
+          { file: this.#source.name },
           'The settings file could not be edited in place; it was rewritten as plain JSON (comments and layout were not kept)',
         );
         text = formatLike(raw, current);
@@ -362,19 +357,15 @@ export class SettingsStore {
     edit: (current: string) => Promise<{ raw: RawSettings; text: string }>,
   ): Promise<{ settings: Settings; text: string }> {
     let last: { raw: RawSettings; settings: Settings } | undefined;
-    const { text } = await atomicUpdate({
-      path: this.path,
-      logger: this.#logger,
-      transform: async (current) => {
-        const next = await edit(current);
-        const settings = await this.#fromRaw(next.raw); // never write what would not load
-        last = { raw: next.raw, settings };
-        if (next.text === current) return undefined;
-        this.#remember(sha256Hex(next.text));
-        return next.text;
-      },
+    const { text } = await this.#source.update(async (current) => {
+      const next = await edit(current);
+      const settings = await this.#fromRaw(next.raw); // never write what would not load
+      last = { raw: next.raw, settings };
+      if (next.text === current) return undefined;
+      this.#remember(sha256Hex(next.text));
+      return next.text;
     });
-    if (last === undefined) throw new GatehouseError('INTERNAL', 'atomicUpdate returned without a transform');
+    if (last === undefined) throw new GatehouseError('INTERNAL', 'update returned without a transform');
     this.#accept(text, last.raw, last.settings, false);
     return { settings: last.settings, text };
   }
@@ -389,35 +380,48 @@ export class SettingsStore {
       })
       .catch((error: unknown) => {
         const { code, message } = toGatehouseError(error);
-        this.#logger.error({ file: this.path, code }, `Applying the edited settings failed: ${message}`);
+        this.#logger.error(
+          { file: this.#source.name, code },
+          `Applying the edited settings failed: ${message}`,
+        );
       });
   }
 
-  /** Reads the file after a file event and applies a person's edit; the caller holds the queue. */
+  /**
+   * Reads the document after a file event (or another replica's write, or a reconnect to Redis)
+   * and applies a change made elsewhere; the caller holds the queue.
+   */
   async #refresh(): Promise<void> {
+    const source = this.#source;
     for (let reread = 0; !this.#closed; reread++) {
       let text: string;
       try {
-        text = await readStableText(this.path);
+        text = await source.readChanged();
       } catch (error) {
-        if (this.#diskHash !== MISSING) this.#rejected(MISSING, unreadableError(this.path, error), undefined);
+        if (isGatehouseError(error, 'STORE_UNAVAILABLE')) {
+          // The last good settings stay; the reconnect is reported as a change and read again.
+          this.#logger.warn({ key: source.name }, 'Settings not re-read: the shared store is unreachable');
+        } else if (this.#diskHash !== MISSING) {
+          this.#rejected(MISSING, unreadableError(this.path, error), undefined);
+        }
         return;
       }
       const hash = sha256Hex(text);
       if (hash === this.#diskHash) {
         const reason = this.#written.includes(hash) ? 'own-write' : 'unchanged';
-        this.#logger.debug({ file: this.path, reason }, 'Settings file event ignored');
+        this.#logger.debug({ file: source.name, reason }, 'Settings file event ignored');
         return;
       }
       let raw: RawSettings;
       let settings: Settings;
       try {
-        raw = this.#loader.parse(text, this.path);
+        raw = this.#loader.parse(text, source.name);
         settings = await this.#fromRaw(raw);
       } catch (error) {
         const rejected = toGatehouseError(error, 'SETTINGS_INVALID');
         // An empty or cut-off text is usually a save still in progress: look again before rejecting.
-        if (rejected.code === 'SETTINGS_INVALID_JSON' && reread < INVALID_JSON_REREADS) continue;
+        const partial = rejected.code === 'SETTINGS_INVALID_JSON' && source.partialSaves;
+        if (partial && reread < INVALID_JSON_REREADS) continue;
         this.#rejected(hash, rejected, text);
         return;
       }
@@ -431,7 +435,7 @@ export class SettingsStore {
     this.#diskHash = hash;
     this.#rejection = describeRejection(error, text, Date.now());
     this.#logger.warn(
-      { file: this.path, code: error.code },
+      { file: this.#source.name, code: error.code },
       'Settings edit rejected; the last good settings stay live',
     );
     this.#events.emit('invalid', error);
@@ -456,7 +460,7 @@ export class SettingsStore {
       if (this.#announced.has(path)) continue;
       this.#announced.add(path);
       const log = kind === 'ignored' ? this.#logger.info : this.#logger.warn;
-      log.call(this.#logger, { file: this.path, path }, `Settings: ${path}: ${message}`);
+      log.call(this.#logger, { file: this.#source.name, path }, `Settings: ${path}: ${message}`);
     }
   }
 
