@@ -3,11 +3,9 @@
  * processes of the built gateway (test/fixtures/replicas.ts). What works across replicas today: an
  * API key made through one replica's own URL and revoked there is refused by another within a
  * second; MCP requests with that key through the proxy are answered by every replica; a replica
- * killed is skipped by the proxy (its refused connections), and serves again once restarted.
- *
- * Each MCP request here is an initialize on its own: an inbound session still lives on the replica
- * that opened it until sessions are rebuildable on any replica (server/gateway), so a session's
- * later requests cannot yet go through a proxy without stickiness.
+ * killed is skipped by the proxy (its refused connections), and serves again once restarted; a
+ * server added through B's admin API (the dashboard's edit) reaches A and C. Sessions moving between
+ * replicas, and OAuth upstreams, are in replicas-oauth.test.ts and replicas-refresh.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -108,5 +106,27 @@ describe('three replicas on one Redis behind a round-robin proxy', () => {
     const again = replicas.counts();
     for (let i = 0; i < 3; i++) await initializeThroughProxy(secret);
     assert.ok(replicas.counts()[2]! > again[2]!, 'the restarted replica serves through the proxy');
+  });
+
+  test('a server added through B (the dashboard’s edit) reaches A and C', async () => {
+    const beta = await startHttpUpstream('beta');
+    try {
+      const added = await fetch(`${replicas.bases[1]}/api/servers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${replicas.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'beta', entry: { type: 'streamable-http', url: beta.url } }),
+      });
+      assert.equal(added.status, 201, await added.clone().text());
+      for (const i of [0, 2]) {
+        await waitUntil(async () => {
+          const response = await fetch(`${replicas.bases[i]}/api/servers/beta`, {
+            headers: { authorization: `Bearer ${replicas.adminToken}` },
+          });
+          return response.ok && ((await response.json()) as { status: string }).status === 'connected';
+        }, `replica ${i} to connect beta`);
+      }
+    } finally {
+      await beta.stop();
+    }
   });
 });
