@@ -35,6 +35,8 @@ export interface GatewayOptions {
   profileDir?: string;
   /** The gateway's entry point; default this checkout's dist/server/main.js. */
   main?: string;
+  /** The secret key (hex); replicas sharing a store need the same one. Default: a fresh one. */
+  secretKey?: string;
 }
 
 export interface GatewayProcess {
@@ -75,7 +77,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayProc
       env: {
         ...process.env,
         GATEHOUSE_ADMIN_TOKEN: ADMIN_TOKEN,
-        GATEHOUSE_SECRET_KEY: randomBytes(32).toString('hex'),
+        GATEHOUSE_SECRET_KEY: options.secretKey ?? randomBytes(32).toString('hex'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

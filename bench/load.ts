@@ -6,9 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-export async function openSession(url: string): Promise<Client> {
+/** `fetch`: how the session's requests go out (default: global fetch to `url`). */
+export async function openSession(url: string, fetch?: typeof globalThis.fetch): Promise<Client> {
   const client = new Client({ name: 'gatehouse-bench', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), fetch ? { fetch } : undefined));
   return client;
 }
 

@@ -16,9 +16,10 @@ import { coldStart } from './scenarios/cold-start.js';
 import { latency } from './scenarios/latency.js';
 import { memory } from './scenarios/memory.js';
 import { oauthRefresh } from './scenarios/oauth-refresh.js';
+import { scaleOut } from './scenarios/scale-out.js';
 import { toolsList } from './scenarios/tools-list.js';
 
-const SCENARIOS: Scenario[] = [latency, toolsList, coldStart, memory, oauthRefresh];
+const SCENARIOS: Scenario[] = [latency, toolsList, coldStart, memory, oauthRefresh, scaleOut];
 
 const { values } = parseArgs({
   options: {
