@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { isGatehouseError } from '../errors.js';
 import type { StateStore } from '../settings/state-store.js';
 
 const KEYS_COLLECTION = 'oidc:keys';
@@ -30,7 +31,16 @@ export async function loadProviderKeys(state: StateStore): Promise<ProviderKeys>
     use: 'sig',
   };
   const keys: ProviderKeys = { signing, cookies: [randomBytes(32).toString('base64url')] };
-  await state.put(KEYS_COLLECTION, KEYS_ID, { signing: keys.signing, cookies: keys.cookies });
+  try {
+    // Fenced at 1: of replicas starting together on an empty store, the first write wins and the
+    // others take its keys, so every replica signs and verifies with the same ones.
+    await state.put(KEYS_COLLECTION, KEYS_ID, { signing: keys.signing, cookies: keys.cookies }, { fence: 1 });
+  } catch (error) {
+    if (!isGatehouseError(error, 'CREDENTIAL_STALE')) throw error;
+    const first = await state.get(KEYS_COLLECTION, KEYS_ID);
+    if (first && isKeys(first)) return { signing: first.signing, cookies: first.cookies };
+    throw error;
+  }
   return keys;
 }
 

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient } from '@redis/client';
 import { isGatehouseError } from '../../server/errors.js';
 import { silentLogger } from '../../server/log.js';
+import { loadProviderKeys } from '../../server/inbound/keys.js';
 import { RecordRepo } from '../../server/oauth/record.js';
 import { RedisLock } from '../../server/settings/redis-lock.js';
 import { RedisStateStore, redisClientOptions } from '../../server/settings/redis-state.js';
@@ -169,6 +170,13 @@ describe('the shared store on Redis', () => {
     const stored = await repoA.read();
     assert.equal(stored.imported, 'token-2');
     assert.equal(stored.generation, fresh.record.generation);
+  });
+
+  test('replicas starting together on an empty store all take the same authorization server keys', async () => {
+    const [first, second] = await Promise.all([loadProviderKeys(a), loadProviderKeys(b)]);
+    assert.equal(first.signing.kid, second.signing.kid);
+    assert.deepEqual(first.cookies, second.cookies);
+    assert.equal((await loadProviderKeys(b)).signing.kid, first.signing.kid);
   });
 
   test('Redis down: every operation fails at once with STORE_UNAVAILABLE; back up, it works again', async () => {
