@@ -47,6 +47,12 @@ redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
 redis.call('hset', KEYS[2], ARGV[1], ARGV[3])
 return 1`;
 
+/** Deletes a field only if it still holds the value the sweep read (a newer write stays). */
+const DELETE_IF_SAME = `if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('hdel', KEYS[1], ARGV[1]) else return 0 end`;
+
+/** How often each replica removes the records whose expiry has passed (Redis does not, per field). */
+const SWEEP_EVERY_MS = 10 * 60 * 1000;
+
 /** How long the client waits between reconnect attempts at most. */
 const MAX_RECONNECT_MS = 2_000;
 
@@ -80,6 +86,7 @@ export class RedisStateStore implements StateStore {
   /** Marks this process's own announcements, which it has already applied. */
   readonly #origin = randomUUID();
   readonly #listeners = new Set<(change: StateChange) => void>();
+  #sweeper: NodeJS.Timeout | undefined;
 
   private constructor(options: RedisStateStoreOptions, client: Client, subscriber: Client) {
     this.#client = client;
@@ -114,6 +121,14 @@ export class RedisStateStore implements StateStore {
       await subscriber.connect();
       await subscriber.subscribe(store.#channel, (message) => store.#announced(message));
     });
+    store.#sweeper = setInterval(() => {
+      store
+        .sweepExpired()
+        .catch((error: unknown) =>
+          options.logger.warn({ err: String(error) }, 'sweeping expired records failed'),
+        );
+    }, SWEEP_EVERY_MS);
+    store.#sweeper.unref();
     return store;
   }
 
@@ -191,7 +206,36 @@ export class RedisStateStore implements StateStore {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Removes every record whose expiry has passed, in every collection: abandoned sign-ins,
+   * authorizations and sessions would otherwise stay until something reads them (Redis expires
+   * keys, not a hash's fields). Runs every 10 minutes on each replica; resolves with how many went.
+   */
+  async sweepExpired(): Promise<number> {
+    const now = Date.now();
+    let removed = 0;
+    for await (const keys of this.#client.scanIterator({ MATCH: `${this.#prefix}:state:*`, COUNT: 100 })) {
+      for (const key of keys) {
+        for await (const entries of this.#client.hScanIterator(key, { COUNT: 100 })) {
+          for (const { field, value } of entries) {
+            let expiresAt: unknown;
+            try {
+              expiresAt = (JSON.parse(value) as { expiresAt?: unknown }).expiresAt;
+            } catch {
+              continue; // not ours to judge; a read says it is unreadable
+            }
+            if (typeof expiresAt !== 'number' || expiresAt > now) continue;
+            const done = await this.#client.eval(DELETE_IF_SAME, { keys: [key], arguments: [field, value] });
+            if (done === 1) removed++;
+          }
+        }
+      }
+    }
+    return removed;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     for (const c of [this.#subscriber, this.#client]) {
       if (c.isOpen) await c.close().catch(() => c.destroy());
     }

@@ -132,6 +132,27 @@ describe('the shared store on Redis', () => {
     await stalling;
   });
 
+  test('the sweep removes expired records from Redis, and keeps the others', async () => {
+    await a.put('login-pending', 'gone', { n: 1 }, { expiresAt: Date.now() + 30 });
+    await a.put('login-pending', 'live', { n: 2 }, { expiresAt: Date.now() + 60_000 });
+    await a.put('api-keys', 'kept', { n: 3 });
+    const raw = createClient(redisClientOptions(redis.url));
+    await raw.connect();
+    try {
+      // Until its expiry has passed the sweep leaves it; then the sweep (not a read) removes it.
+      await waitUntil(async () => {
+        await b.sweepExpired();
+        return !(await raw.hExists('gatehouse:state:login-pending', 'gone'));
+      }, 'the expired record to be swept');
+      assert.deepEqual(Object.keys(await raw.hGetAll('gatehouse:state:login-pending')), ['live']);
+      assert.ok((await raw.hGet('gatehouse:state:api-keys', 'kept')) !== null);
+    } finally {
+      raw.destroy();
+      await a.delete('login-pending', 'live');
+      await a.delete('api-keys', 'kept');
+    }
+  });
+
   test('a fenced write is refused once a write of that fence or a newer one was made; delete starts over', async () => {
     await a.put('upstream-credentials', 'f1', { generation: 1 }, { fence: 1 });
     await b.put('upstream-credentials', 'f1', { generation: 2 }, { fence: 2 });
