@@ -16,6 +16,7 @@ const COLLECTION = 'api-keys';
 const PREFIX = 'gh_';
 // Hex, so the id never contains the `_` that separates it from the secret (base64url may).
 const ID_BYTES = 8; // 16 hex characters
+const KEY_ID = /^[0-9a-f]{16}$/;
 const SECRET_BYTES = 32;
 
 /** A key as the admin API shows it: never the secret, never its hash. */
@@ -68,6 +69,11 @@ export class ApiKeyStore {
    */
   readonly #verified = new Map<string, Buffer>();
   #unsubscribe: () => void = () => undefined;
+  /**
+   * Ids of keys revoked or deleted since start: a read of the store that was on its way when the
+   * deletion was heard must not put the key back (ids are random, never reused).
+   */
+  readonly #gone = new Set<string>();
 
   private constructor(state: StateStore) {
     this.#state = state;
@@ -152,6 +158,22 @@ export class ApiKeyStore {
     return this.#use(key);
   }
 
+  /**
+   * `verify`, but a key this replica has not heard of yet (made on another replica a moment ago,
+   * its announcement still on the way) is read from the store first. Only an unknown id of the
+   * right shape costs that read; a key in the index costs nothing more than `verify`.
+   */
+  async verifyFresh(token: string): Promise<Principal | undefined> {
+    const separator = token.startsWith(PREFIX) ? token.indexOf('_', PREFIX.length) : -1;
+    const id = separator === -1 ? '' : token.slice(PREFIX.length, separator);
+    if (KEY_ID.test(id) && !this.#index.has(id)) {
+      // An unreachable store refuses the key as unknown, as before it was read.
+      const value = await this.#state.get(COLLECTION, id).catch(() => undefined);
+      if (value && !this.#index.has(id)) this.#indexRecord(id, value);
+    }
+    return this.verify(token);
+  }
+
   #use(key: IndexedKey): Principal | undefined {
     const now = Date.now();
     if (key.expiresAtMs !== undefined && key.expiresAtMs <= now) return undefined;
@@ -161,6 +183,7 @@ export class ApiKeyStore {
 
   /** Drops a key from the index and every remembered presentation of it. */
   #forget(id: string): void {
+    this.#gone.add(id);
     this.#index.delete(id);
     this.#verified.delete(id);
   }
@@ -170,6 +193,7 @@ export class ApiKeyStore {
   }
 
   #indexRecord(id: string, value: Record<string, unknown>): void {
+    if (this.#gone.has(id)) return;
     const stored = value as unknown as StoredKey;
     if (typeof stored.hash !== 'string' || !Array.isArray(stored.scopes)) return;
     const expiresAtMs = stored.expiresAt === undefined ? undefined : Date.parse(stored.expiresAt);

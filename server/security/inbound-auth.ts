@@ -81,7 +81,7 @@ export class InboundAuthenticator {
     if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
     const token = authorization.slice(7).trim();
     if (token === '') return undefined;
-    if (isApiKeyFormat(token)) return this.#options.keys.verify(token);
+    if (isApiKeyFormat(token)) return this.#options.keys.verifyFresh(token);
 
     const now = this.#now();
     const cached = this.#cache.get(token);

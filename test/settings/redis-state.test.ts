@@ -10,6 +10,7 @@ import { createClient } from '@redis/client';
 import { isGatehouseError } from '../../server/errors.js';
 import { silentLogger } from '../../server/log.js';
 import { loadProviderKeys } from '../../server/inbound/keys.js';
+import { ApiKeyStore } from '../../server/security/api-keys.js';
 import { RecordRepo } from '../../server/oauth/record.js';
 import { RedisLock } from '../../server/settings/redis-lock.js';
 import { RedisStateStore, redisClientOptions } from '../../server/settings/redis-state.js';
@@ -130,6 +131,28 @@ describe('the shared store on Redis', () => {
     assert.equal(other, 'b got it');
     stalled?.();
     await stalling;
+  });
+
+  test('a key made on one replica is accepted by another before the announcement reaches it', async () => {
+    const keysA = await ApiKeyStore.open(a);
+    const keysB = await ApiKeyStore.open(b);
+    // B stops hearing the feed: what it knows of the new key can only come from the store.
+    keysB.close();
+    try {
+      const { key, secret } = await keysA.create({
+        name: 'agent',
+        scopes: ['mcp:all'],
+        user: 'carol',
+        createdBy: 'admin',
+      });
+      assert.equal(keysB.verify(secret), undefined, 'not in B’s index yet');
+      assert.equal((await keysB.verifyFresh(secret))?.subject, 'carol');
+      assert.equal(keysB.verify(secret)?.subject, 'carol', 'indexed now');
+      assert.equal(await keysB.verifyFresh(`${secret.slice(0, -2)}xx`), undefined, 'the secret still counts');
+      await keysA.revoke(key.id);
+    } finally {
+      keysA.close();
+    }
   });
 
   test('the sweep removes expired records from Redis, and keeps the others', async () => {
