@@ -72,6 +72,7 @@ describe('200 people with 5-second tokens under load', () => {
 
   test('every call succeeds as its caller and each token is refreshed once per expiry', async (t) => {
     const refreshesBefore = upstreamAs.counts.refreshes;
+    const rejectedBefore = mcp.seen.rejected;
     // Counted from here: during the set-up a person's first token may go stale before their
     // connection's first request on a busy machine, and be refreshed before it is ever used.
     const before = new Map(
@@ -106,16 +107,25 @@ describe('200 people with 5-second tokens under load', () => {
       'no refresh token was used twice',
     );
     // Everyone's token expired during the load (more than two lifetimes), and each refresh during it
-    // gave a token that was then used: one refresh per expiry, none repeated or thrown away.
+    // gave a token that was then used: one refresh per expiry, none repeated or thrown away. The
+    // one exception is a machine so busy that a refreshed token reached the upstream after its real
+    // expiry (the gateway counts its lifetime from when the answer arrived): the upstream refused it
+    // (401) and the gateway refreshed once more. Each such token shows as one refusal.
     const refreshes = upstreamAs.counts.refreshes - refreshesBefore;
     assert.ok(refreshes >= PEOPLE, String(refreshes));
     const unequal: string[] = [];
+    let unused = 0;
     for (const { account } of clients) {
       const mine = (upstreamAs.refreshesByAccount.get(account) ?? 0) - before.get(account)!.refreshes;
       const tokens = (mcp.seen.tokensBySubject.get(account)?.size ?? 0) - before.get(account)!.tokens;
-      if (mine < 1 || tokens !== mine) unequal.push(`${account}: ${mine} refreshes, ${tokens} new tokens`);
+      if (mine < 1 || tokens > mine) unequal.push(`${account}: ${mine} refreshes, ${tokens} new tokens`);
+      unused += mine - tokens;
     }
     assert.deepEqual(unequal, []);
-    t.diagnostic(`${calls} calls, ${refreshes} refreshes`);
+    const refused = mcp.seen.rejected - rejectedBefore;
+    assert.ok(unused <= refused, `${unused} refreshed tokens never used, ${refused} refused by the upstream`);
+    t.diagnostic(
+      `${calls} calls, ${refreshes} refreshes, ${unused} refreshed tokens unused (refused: ${refused})`,
+    );
   });
 });
